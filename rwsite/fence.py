@@ -1,0 +1,198 @@
+"""The ```` ```snippet ```` fence: its syntax, named regions, and the HTML it becomes.
+
+An article embeds a snippet and its output with one fence and an empty body:
+
+    ```snippet path="snippets/robot/future_blind.py" region="demo"
+    ```
+
+Options (values in double quotes, as all pymdownx.superfences options):
+
+- `path`    the snippet, relative to the repository root (required);
+- `region`  show only the lines between `# --8<-- [start:NAME]` and `# --8<-- [end:NAME]`;
+            the whole file still runs (regions choose what to show, not what to run);
+- `show`    `both` (default), `code` or `output`;
+- `timeout` seconds before the run is stopped (default 300); it is a run option, so it is
+            part of the cache key, while `region` and `show` are not: fences that show
+            different regions of one file share one run.
+- `title`   the caption above the code (default: the path, and the lines of the region).
+
+This module does not run anything itself: it asks the current build's `Executor` for the
+outcome (normally already computed by the parallel pre-pass in `rwsite.hooks`), records a
+failure for the hooks to report, and renders code, stdout, stderr, figures and provenance.
+`find_fences` is the pre-pass's scanner: it knows fenced blocks, so a fence shown as an
+example inside another fence (as in the contributor guide) is not mistaken for a real one.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import textwrap
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rwsite.executor import DEFAULT_TIMEOUT, Executor, Outcome, Run
+
+OPTIONS = ("path", "region", "show", "timeout", "title")
+SHOW = ("both", "code", "output")
+_OPTION = re.compile(r'([a-zA-Z][a-zA-Z0-9_]*)="([^"]*)"')
+_FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>.*)$")
+_MARKER = re.compile(r"^\s*#\s*--8<--\s*\[(start|end):([^\]]+)\]\s*$")
+
+
+class FenceError(ValueError):
+    """A fence whose options are wrong; the message says which and what was expected."""
+
+
+@dataclass(frozen=True)
+class Fence:
+    """A parsed fence: what to run, and what of it to show."""
+
+    run: Run
+    region: str | None = None
+    show: str = "both"
+    title: str | None = None
+
+    @classmethod
+    def parse(cls, options: dict[str, str]) -> "Fence":
+        unknown = sorted(set(options) - set(OPTIONS))
+        if unknown:
+            raise FenceError(f"unknown snippet option(s) {', '.join(unknown)}; expected some of {', '.join(OPTIONS)}")
+        path = options.get("path", "").strip()
+        if not path:
+            raise FenceError('a snippet fence needs path="snippets/<part>/<idea>.py"')
+        show = options.get("show", "both")
+        if show not in SHOW:
+            raise FenceError(f'show="{show}": expected one of {", ".join(SHOW)}')
+        try:
+            timeout = float(options.get("timeout", DEFAULT_TIMEOUT))
+        except ValueError:
+            raise FenceError(f'timeout="{options["timeout"]}": expected a number of seconds') from None
+        if timeout <= 0:
+            raise FenceError(f'timeout="{options["timeout"]}": expected a positive number of seconds')
+        return cls(Run(Path(path).as_posix(), timeout), options.get("region") or None, show, options.get("title"))
+
+
+def parse_info(info: str) -> dict[str, str]:
+    """The options of a fence header after the word `snippet`; unquoted values are an error."""
+    options = dict(_OPTION.findall(info))
+    leftover = _OPTION.sub("", info).strip()
+    if leftover:
+        raise FenceError(f"cannot read {leftover!r} in the fence header: write options as key=\"value\"")
+    return options
+
+
+def find_fences(markdown: str) -> list[tuple[int, dict[str, str] | FenceError]]:
+    """(line number, options or error) of every top-level ```` ```snippet ```` fence in `markdown`."""
+    found = []
+    open_fence: str | None = None
+    for number, line in enumerate(markdown.splitlines(), start=1):
+        m = _FENCE.match(line)
+        if open_fence is not None:  # inside a block: only its own closing fence matters
+            if m and not m["info"].strip() and m["fence"][0] == open_fence[0] and len(m["fence"]) >= len(open_fence):
+                open_fence = None
+            continue
+        if m is None:
+            continue
+        open_fence = m["fence"]
+        words = m["info"].split(None, 1)
+        if words and words[0] == "snippet":
+            try:
+                found.append((number, parse_info(words[1] if len(words) > 1 else "")))
+            except FenceError as exc:
+                found.append((number, exc))
+    return found
+
+
+def extract(source: str, region: str | None) -> tuple[str, int, int]:
+    """(code, first line, last line) of `region` in `source` (or all of it), markers removed."""
+    lines = source.splitlines()
+    if region is None:
+        first, last = 1, len(lines)
+    else:
+        starts = [i for i, l in enumerate(lines, 1) if (m := _MARKER.match(l)) and m.groups() == ("start", region)]
+        ends = [i for i, l in enumerate(lines, 1) if (m := _MARKER.match(l)) and m.groups() == ("end", region)]
+        if not starts or not ends or ends[0] < starts[0]:
+            names = sorted({m[2] for l in lines if (m := _MARKER.match(l))})
+            raise FenceError(f"no region {region!r} (regions here: {', '.join(names) or 'none'})")
+        first, last = starts[0] + 1, ends[0] - 1
+    kept = [l for l in lines[first - 1:last] if not _MARKER.match(l)]
+    return textwrap.dedent("\n".join(kept)).strip("\n"), first, last
+
+
+@dataclass
+class Build:
+    """The state of one site build that fences render against."""
+
+    executor: Executor
+    page: str = "?"
+    errors: list[str] = field(default_factory=list)
+
+    def fail(self, message: str) -> str:
+        self.errors.append(f"{message}  [in docs/{self.page}]")
+        return f'<div class="admonition failure"><p class="admonition-title">Snippet failed</p><pre>{html.escape(message)}</pre></div>'
+
+
+current: Build | None = None
+
+
+def validate(language, inputs, options, attrs, md) -> bool:
+    """pymdownx.superfences validator: keep the header's options for `render`."""
+    options.update(inputs)
+    return True
+
+
+def render(src, language, class_name, options, md, **kwargs) -> str:
+    """pymdownx.superfences formatter: the fence becomes code, output and provenance."""
+    global current
+    if current is None:  # Markdown used outside a site build: run in the working directory
+        current = Build(Executor("."))
+    build = current
+    try:
+        fence = Fence.parse(dict(options))
+    except FenceError as exc:
+        return build.fail(str(exc))
+    if src.strip():
+        return build.fail(f"{fence.run.path}: a snippet fence has an empty body; the code comes from the file")
+    outcome = build.executor.get(fence.run)
+    if outcome.error and not outcome.key:  # the file is missing
+        return build.fail(outcome.error)
+    parts = []
+    if fence.show in ("both", "code"):
+        try:
+            code, first, last = extract((build.executor.root / fence.run.path).read_text(encoding="utf-8"), fence.region)
+        except FenceError as exc:
+            return build.fail(f"{fence.run.path}: {exc}")
+        title = fence.title or (fence.run.path if fence.region is None else f"{fence.run.path}, lines {first}–{last}")
+        highlighter = md.preprocessors["fenced_code_block"]
+        parts.append(highlighter.highlight(src=code, language="python", options={"title": title}, md=md,
+                                           classes=[], id_value="", attrs={}))
+    if outcome.error:
+        detail = outcome.stderr_tail()
+        return build.fail(outcome.error + ("\n\n" + detail if detail else ""))
+    if fence.show in ("both", "output"):
+        parts.append(render_output(outcome, build.executor))
+    return f'<div class="rw-snippet">\n{"".join(parts)}\n</div>'
+
+
+def render_output(outcome: Outcome, executor: Executor) -> str:
+    """Stdout, stderr (folded), figures and the provenance line of one run, as HTML."""
+    out = ['<div class="rw-output">']
+    if outcome.stdout.strip():
+        out.append(f'<pre class="rw-stdout"><code>{html.escape(outcome.stdout.rstrip())}</code></pre>')
+    if outcome.stderr.strip():
+        lines = outcome.stderr.rstrip().splitlines()
+        out.append(f'<details class="rw-stderr"><summary>stderr ({len(lines)} line{"s" * (len(lines) != 1)})</summary>'
+                   f'<pre><code>{html.escape(chr(10).join(lines))}</code></pre></details>')
+    for number, svg in enumerate(outcome.figures, start=1):
+        out.append(f'<figure class="rw-figure" aria-label="Figure {number} of {outcome.run.path}">{svg}</figure>')
+    out.append(f'<p class="rw-provenance">{html.escape(provenance(outcome, executor))}</p>')
+    out.append("</div>")
+    return "\n".join(out)
+
+
+def provenance(outcome: Outcome, executor: Executor) -> str:
+    """One line: where and with what this output was produced."""
+    v = executor.context.versions
+    return (f"ran {outcome.run.path} · jax {v['jax']} · flax {v['flax']} · {outcome.device} · "
+            f"seed {outcome.seed} · {outcome.wall_s:.1f} s · {'cached' if outcome.cached else 'fresh'}")
