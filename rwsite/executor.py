@@ -158,7 +158,7 @@ class Executor:
             MPLBACKEND="module://rwsite.mpl_backend",
             MATPLOTLIBRC=str(RWSITE_DIR / "matplotlibrc"),
             RWSITE_FIGURE_DIR=figure_dir,
-            RWSITE_FIGURE_SALT=key[:10],
+            RWSITE_FIGURE_SALT=f"rw{key[:10]}",
             RWSITE_LIBRARY_DIR=str(self.library_dir),
             RWSITE_CACHE_DIR=str(self.cache_dir),
         )

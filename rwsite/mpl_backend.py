@@ -29,9 +29,15 @@ FigureManager = FigureManagerBase
 _saved = 0
 
 
-def themeable(svg: str) -> str:
-    """Make matplotlib's SVG inline-ready: ink becomes currentColor, no XML prolog or DOCTYPE."""
+def themeable(svg: str, prefix: str = "") -> str:
+    """Make matplotlib's SVG inline-ready: ink becomes currentColor, no XML prolog or DOCTYPE,
+    and every element id (with the references to it) starts with `prefix`, because all the
+    figures of a page share one id space once inlined."""
     svg = svg.replace(INK, "currentColor")
+    if prefix:
+        ids = set(re.findall(r'\bid="([^"]+)"', svg))
+        svg = re.sub(r'\bid="([^"]+)"', lambda m: f'id="{prefix}{m[1]}"', svg)
+        svg = re.sub(r'(href="#|url\(#)([^")]+)', lambda m: m[1] + prefix + m[2] if m[2] in ids else m[0], svg)
     svg = re.sub(r"^.*?(?=<svg\b)", "", svg, count=1, flags=re.S)
     svg = re.sub(r"\s*<metadata>.*?</metadata>", "", svg, count=1, flags=re.S)  # a date: not reproducible
     return svg.strip() + "\n"
@@ -43,19 +49,18 @@ def save_open_figures() -> int:
 
     global _saved
     out = os.environ.get("RWSITE_FIGURE_DIR")
-    salt = os.environ.get("RWSITE_FIGURE_SALT", "rw")
+    salt = os.environ.get("RWSITE_FIGURE_SALT", "rw")  # the cache key: unique per run
     count = 0
     for number in plt.get_fignums():
         figure = plt.figure(number)
         if out:
             _saved += 1
             buffer = io.StringIO()
-            # A distinct salt per figure keeps element ids unique when several SVGs share a page.
-            with rc_context({"svg.hashsalt": f"{salt}-{_saved}"}):
+            with rc_context({"svg.hashsalt": salt}):  # ids that do not change from run to run
                 figure.savefig(buffer, format="svg")
             path = os.path.join(out, f"figure-{_saved:03d}.svg")
             with open(path, "w", encoding="utf-8") as fh:
-                fh.write(themeable(buffer.getvalue()))
+                fh.write(themeable(buffer.getvalue(), prefix=f"{salt}-{_saved}-"))
             count += 1
         plt.close(figure)
     return count

@@ -17,12 +17,13 @@ Stdout and stderr are not touched here: the executor hands this process files as
 descriptors 1 and 2, so output from C extensions and child processes is captured as well.
 """
 
+import importlib.machinery
 import json
 import os
 import random
-import runpy
 import sys
 import traceback
+import types
 
 
 def describe(exc: BaseException, snippet_abs: str) -> dict:
@@ -63,6 +64,18 @@ def device() -> str:
     return first.platform if kind.lower() in ("", first.platform) else f"{first.platform} ({kind})"
 
 
+def run_as_main(snippet_abs: str) -> None:
+    """Execute the file as the `__main__` module, as the interpreter does for a script."""
+    with open(snippet_abs, "rb") as fh:
+        code = compile(fh.read(), snippet_abs, "exec", dont_inherit=True)
+    module = types.ModuleType("__main__")
+    module.__file__ = snippet_abs
+    module.__loader__ = importlib.machinery.SourceFileLoader("__main__", snippet_abs)
+    module.__builtins__ = __builtins__
+    sys.modules["__main__"] = module  # so pickling (multiprocessing) finds the snippet's names
+    exec(code, module.__dict__)
+
+
 def main() -> int:
     snippet, result_path = sys.argv[1], sys.argv[2]
     snippet_abs = os.path.abspath(snippet)
@@ -82,7 +95,7 @@ def main() -> int:
 
     error = None
     try:
-        runpy.run_path(snippet_abs, run_name="__main__")
+        run_as_main(snippet_abs)
     except SystemExit as exc:
         if exc.code not in (None, 0):
             error = describe(exc, snippet_abs)
