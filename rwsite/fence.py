@@ -128,9 +128,12 @@ class Build:
     page: str = "?"
     errors: list[str] = field(default_factory=list)
 
-    def fail(self, message: str) -> str:
-        self.errors.append(f"{message}  [in docs/{self.page}]")
-        return f'<div class="admonition failure"><p class="admonition-title">Snippet failed</p><pre>{html.escape(message)}</pre></div>'
+    def fail(self, message: str, detail: str = "") -> str:
+        """Record a failure for the hooks to report; render it in place (seen in `mkdocs serve`)."""
+        indented = textwrap.indent(detail.rstrip(), "      ")
+        self.errors.append(f"{message}  [in docs/{self.page}]" + (f"\n{indented}" if detail.strip() else ""))
+        shown = html.escape(message + ("\n\n" + detail if detail.strip() else ""))
+        return f'<div class="admonition failure"><p class="admonition-title">Snippet failed</p><pre>{shown}</pre></div>'
 
 
 current: Build | None = None
@@ -168,8 +171,7 @@ def render(src, language, class_name, options, md, **kwargs) -> str:
         parts.append(highlighter.highlight(src=code, language="python", options={"title": title}, md=md,
                                            classes=[], id_value="", attrs={}))
     if outcome.error:
-        detail = outcome.stderr_tail()
-        return build.fail(outcome.error + ("\n\n" + detail if detail else ""))
+        return build.fail(outcome.error, outcome.stderr_tail())
     if fence.show in ("both", "output"):
         parts.append(render_output(outcome, build.executor))
     return f'<div class="rw-snippet">\n{"".join(parts)}\n</div>'

@@ -1,0 +1,107 @@
+"""The built site in a real browser (Debian's Chromium, driven by Playwright).
+
+Served on 127.0.0.1, every page is opened in the light and the dark palette: no console
+errors, no request to any other host, figures visible and drawn in the palette's text colour,
+and search finds a word from an article. Skips, saying why, where Chromium is not installed.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import shutil
+import threading
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from _site_support import built_site, html_pages
+
+CHROMIUM = os.environ.get("RWSITE_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run", "--disable-default-apps", "--disable-domain-reliability"]
+
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
+                                reason=f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    site = built_site(tmp_path_factory.mktemp("site")).directory
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(site)))
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield site, f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield browser
+        browser.close()
+
+
+def page_urls(site: Path, base: str) -> list[str]:
+    urls = []
+    for page in html_pages(site):
+        relative = page.relative_to(site).as_posix()
+        urls.append(f"{base}/{relative[:-len('index.html')] if relative.endswith('index.html') else relative}")
+    return urls
+
+
+def luminance(css_colour: str) -> float:
+    channels = [float(c) for c in css_colour[css_colour.index("(") + 1:-1].split(",")[:3]]
+    return sum(w * c / 255 for w, c in zip((0.2126, 0.7152, 0.0722), channels))
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_every_page_loads_cleanly(server, browser, scheme):
+    site, base = server
+    context = browser.new_context(color_scheme=scheme, viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    problems, figures = [], 0
+    page.on("console", lambda msg: msg.type == "error" and problems.append(f"{page.url}: console: {msg.text}"))
+    page.on("pageerror", lambda exc: problems.append(f"{page.url}: page error: {exc}"))
+    page.on("request", lambda req: urlsplit(req.url).hostname not in (None, "127.0.0.1")
+            and urlsplit(req.url).scheme in ("http", "https", "ws", "wss")
+            and problems.append(f"{page.url}: request to {req.url}"))
+    # ERR_ABORTED: a request still in flight when we move on to the next page, not a failure.
+    page.on("requestfailed", lambda req: req.failure != "net::ERR_ABORTED"
+            and problems.append(f"{page.url}: failed to load {req.url} ({req.failure})"))
+    for url in page_urls(site, base):
+        response = page.goto(url, wait_until="load")
+        assert response is not None and response.ok, f"{url}: HTTP {response and response.status}"
+        for svg in page.locator(".rw-figure svg").all():
+            svg.scroll_into_view_if_needed()
+            assert svg.is_visible(), f"{url}: a figure is not visible"
+            box = svg.bounding_box()
+            assert box and box["width"] > 200 and box["height"] > 100, f"{url}: figure is {box}"
+            ink = svg.evaluate("el => getComputedStyle(el).color")
+            light_ink = luminance(ink) > 0.5
+            assert light_ink == (scheme == "dark"), f"{url}: figure ink {ink} does not suit the {scheme} palette"
+            figures += 1
+    context.close()
+    assert not problems, "\n".join(problems)
+    assert figures >= 1, "no figure was found on any page"
+
+
+def test_search_finds_an_article_word(server, browser):
+    _, base = server
+    page = browser.new_page()
+    page.goto(f"{base}/", wait_until="networkidle")
+    page.keyboard.press("s")  # Material's shortcut to the search box
+    page.locator("input.md-search__input").press_sequentially("temperature", delay=20)
+    results = page.locator(".md-search-result__item")
+    results.first.wait_for(state="visible", timeout=15000)
+    assert "Robot Student" in page.locator(".md-search-result").inner_text()
+    page.close()
