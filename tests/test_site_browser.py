@@ -23,8 +23,10 @@ CHROMIUM = os.environ.get("RWSITE_CHROMIUM") or shutil.which("chromium") or "/us
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run", "--disable-default-apps", "--disable-domain-reliability"]
 
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
-                                reason=f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+pytestmark = [
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"no Chromium at {CHROMIUM} (apt-get install chromium)"),
+    pytest.mark.timeout(1800),  # may build the site first
+]
 
 
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
