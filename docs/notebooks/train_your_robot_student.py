@@ -11,7 +11,7 @@
 # %% [markdown]
 # # Train your robot student
 #
-# This notebook is executed every time the site is built, and you can download it (the button
+# This notebook was executed when the site was built, and you can download it (the button
 # at the top right) and run it yourself. For now it is a placeholder that shows the shape of
 # the lesson with NumPy alone: a student that learns next-character probabilities by counting.
 # The full tutorial, training the JAX model from `rawweights_jax`, replaces it soon.
@@ -34,9 +34,11 @@ for a, b in zip(text, text[1:]):
     counts[index[a], index[b]] += 1
 probs = counts / counts.sum(axis=1, keepdims=True)
 
-# How surprised is the student by the text? Average negative log-likelihood, in nats per character.
-nll = -np.mean([np.log(probs[index[a], index[b]]) for a, b in zip(text, text[1:])])
-print(f"loss {nll:.3f} nats/char (uniform guessing: {np.log(len(vocab)):.3f})")
+# How surprised is the student by the text? Mean negative log-likelihood.
+pairs = list(zip(text, text[1:]))
+nll = -np.mean([np.log(probs[index[a], index[b]]) for a, b in pairs])
+uniform = np.log(len(vocab))
+print(f"loss {nll:.3f} nats/char (uniform guessing: {uniform:.3f})")
 
 # %% [markdown]
 # Let it write: sample one character at a time from the row of the last one.
