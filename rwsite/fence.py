@@ -61,6 +61,8 @@ class Fence:
         path = options.get("path", "").strip()
         if not path:
             raise FenceError('a snippet fence needs path="snippets/<part>/<idea>.py"')
+        if Path(path).is_absolute() or ".." in Path(path).parts:
+            raise FenceError(f'path="{path}": give the snippet relative to the repository root, without ".."')
         show = options.get("show", "both")
         if show not in SHOW:
             raise FenceError(f'show="{show}": expected one of {", ".join(SHOW)}')

@@ -52,6 +52,8 @@ def test_fence_options():
     ({"path": "x.py", "show": "all"}, 'show="all": expected one of both, code, output'),
     ({"path": "x.py", "timeout": "soon"}, 'timeout="soon": expected a number'),
     ({"path": "x.py", "timeout": "-1"}, "positive"),
+    ({"path": "/abs/x.py"}, "relative to the repository root"),
+    ({"path": "snippets/../../x.py"}, "relative to the repository root"),
 ])
 def test_bad_fence_options_say_what_was_expected(options, message):
     with pytest.raises(FenceError, match=message.replace("(", r"\(").replace(")", r"\)")):
