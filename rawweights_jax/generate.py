@@ -1,0 +1,191 @@
+"""The performance: generating text one token at a time, with a KV cache, in one compiled loop.
+
+Generation has two phases. *Prefill* runs the prompt through the model once, filling the
+cache with every layer's keys and values. *Decode* then feeds one new token per step: its
+query attends to the cached keys, so a step costs one token's worth of matrix-vector products
+instead of re-reading the whole sequence.
+
+The cache has a fixed number of slots (the model's context length), so every decode step has
+the same shapes and the whole loop compiles once into a `lax.fori_loop`: no Python runs
+between tokens. Prompts of different lengths are left-padded; padding slots hold the EMPTY
+position and are never attended to. When a sequence outgrows the context, the most recent
+half-context of tokens is prefilled again and decoding continues.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import nnx
+
+from rawweights_jax.model import GPT, KVCache
+
+PAD_MULTIPLE = 32   # prompts are padded to a multiple of this, so few lengths get compiled
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """How the next token is chosen from the logits (the voting box)."""
+
+    temperature: float = 1.0   # 0 = always the top-scoring token (greedy)
+    top_k: int | None = None   # keep only the k best tokens
+    top_p: float | None = None  # keep the smallest set of best tokens whose probability >= p
+
+    def __post_init__(self):
+        if not (isinstance(self.temperature, (int, float)) and self.temperature >= 0):
+            raise ValueError(f"temperature={self.temperature!r} is invalid: expected a number >= 0")
+        if self.top_k is not None and not (isinstance(self.top_k, int) and self.top_k >= 1):
+            raise ValueError(f"top_k={self.top_k!r} is invalid: expected an integer >= 1")
+        if self.top_p is not None and not (0 < self.top_p <= 1):
+            raise ValueError(f"top_p={self.top_p!r} is invalid: expected a number in (0, 1]")
+
+
+# --8<-- [start:sample]
+def sample_logits(logits_BV, key, s: Sampling):
+    """Pick one token per row: greedy at temperature 0, else sample from the filtered softmax."""
+    if s.temperature == 0:
+        return jnp.argmax(logits_BV, axis=-1).astype(jnp.int32)
+    logits_BV = logits_BV.astype(jnp.float32) / s.temperature
+    if s.top_k is not None and s.top_k < logits_BV.shape[-1]:
+        kth_B1 = jax.lax.top_k(logits_BV, s.top_k)[0][:, -1:]
+        logits_BV = jnp.where(logits_BV < kth_B1, -jnp.inf, logits_BV)
+    if s.top_p is not None and s.top_p < 1:
+        sorted_BV = jnp.sort(logits_BV, axis=-1)[:, ::-1]
+        cum_BV = jnp.cumsum(jax.nn.softmax(sorted_BV, axis=-1), axis=-1)
+        # the smallest prefix whose mass reaches top_p: keep a token if the mass before it < p
+        n_keep_B1 = jnp.sum(cum_BV - jax.nn.softmax(sorted_BV, axis=-1) < s.top_p, -1, keepdims=True)
+        cutoff_B1 = jnp.take_along_axis(sorted_BV, n_keep_B1 - 1, axis=-1)
+        logits_BV = jnp.where(logits_BV < cutoff_B1, -jnp.inf, logits_BV)
+    return jax.random.categorical(key, logits_BV, axis=-1).astype(jnp.int32)
+# --8<-- [end:sample]
+
+
+# --8<-- [start:decode_loop]
+@functools.partial(jax.jit, static_argnames=("graphdef", "n_new", "sampling", "with_logits"))
+def _generate_cached(graphdef, params, tokens_BP, valid_BP, key, *, n_new: int,
+                     sampling: Sampling, with_logits: bool = False):
+    model = nnx.merge(graphdef, params)
+    B = tokens_BP.shape[0]
+    cache = KVCache.empty(model.cfg, B, model.cfg.context_len, params_dtype(params))
+    logits_BPV, cache = model.step(tokens_BP, cache, valid_BP)          # prefill
+    logits_BV = logits_BPV[:, -1]
+    out_BN = jnp.zeros((B, n_new), jnp.int32)
+    seen_BNV = jnp.zeros((B, n_new, logits_BV.shape[-1]) if with_logits else (0,), jnp.float32)
+
+    def decode(i, carry):                                                # one token per step
+        logits_BV, cache, out_BN, seen_BNV = carry
+        if with_logits:
+            seen_BNV = seen_BNV.at[:, i].set(logits_BV)
+        tok_B = sample_logits(logits_BV, jax.random.fold_in(key, i), sampling)
+        out_BN = out_BN.at[:, i].set(tok_B)
+        logits_B1V, cache = model.step(tok_B[:, None], cache)
+        return logits_B1V[:, 0], cache, out_BN, seen_BNV
+
+    _, _, out_BN, seen_BNV = jax.lax.fori_loop(0, n_new, decode, (logits_BV, cache, out_BN, seen_BNV))
+    return out_BN, seen_BNV
+# --8<-- [end:decode_loop]
+
+
+@functools.partial(jax.jit, static_argnames=("graphdef", "n_new", "sampling"))
+def _generate_uncached(graphdef, params, buf_BT, len_B, key, *, n_new: int, sampling: Sampling):
+    """The same loop without a cache: every step re-reads the whole sequence (for comparison)."""
+    model = nnx.merge(graphdef, params)
+
+    def decode(i, carry):
+        buf_BT, len_B = carry
+        logits_BTV = model(buf_BT)
+        logits_BV = jnp.take_along_axis(logits_BTV, (len_B - 1)[:, None, None], axis=1)[:, 0]
+        tok_B = sample_logits(logits_BV, jax.random.fold_in(key, i), sampling)
+        buf_BT = buf_BT.at[jnp.arange(buf_BT.shape[0]), len_B].set(tok_B)
+        return buf_BT, len_B + 1
+
+    buf_BT, _ = jax.lax.fori_loop(0, n_new, decode, (buf_BT, len_B))
+    return buf_BT
+
+
+def params_dtype(params):
+    return jax.tree.leaves(params)[0].dtype
+
+
+def _left_pad(rows: list[list[int]], width: int):
+    tokens_BP = np.zeros((len(rows), width), np.int32)
+    valid_BP = np.zeros((len(rows), width), bool)
+    for b, row in enumerate(rows):
+        if row:
+            tokens_BP[b, width - len(row):], valid_BP[b, width - len(row):] = row, True
+    return jnp.asarray(tokens_BP), jnp.asarray(valid_BP)
+
+
+def _check(model: GPT, prompts) -> list[list[int]]:
+    rows = [list(map(int, p)) for p in prompts]
+    if not rows:
+        raise ValueError("no prompts given")
+    V = model.cfg.vocab_size
+    for b, row in enumerate(rows):
+        if not row:
+            raise ValueError(f"prompt {b} is empty: give at least one token")
+        bad = [t for t in row if not 0 <= t < V]
+        if bad:
+            raise ValueError(f"prompt {b} holds token id {bad[0]}, outside the vocabulary [0, {V})")
+    return rows
+
+
+def generate(model: GPT, prompts, max_new_tokens: int, *, temperature: float = 1.0,
+             top_k: int | None = None, top_p: float | None = None, seed: int = 0,
+             use_cache: bool = True) -> list[list[int]]:
+    """Continue each prompt (a list of token ids) by `max_new_tokens` sampled tokens.
+
+    Returns the new tokens of each row. Equal seeds give equal outputs.
+    """
+    if not (isinstance(max_new_tokens, int) and max_new_tokens >= 1):
+        raise ValueError(f"max_new_tokens={max_new_tokens!r} is invalid: expected an integer >= 1")
+    sampling = Sampling(float(temperature), top_k, top_p)
+    rows = _check(model, prompts)
+    graphdef, params = nnx.split(model, nnx.Param)
+    key = jax.random.key(seed)
+    ctx = model.cfg.context_len
+    if not use_cache:
+        return _uncached(graphdef, params, rows, max_new_tokens, key, sampling, ctx)
+    new: list[list[int]] = [[] for _ in rows]
+    chunk = 0
+    while len(new[0]) < max_new_tokens:
+        # what each row has so far, trimmed to leave room for at least half a context of new tokens
+        keep = ctx // 2 if chunk else ctx - 1
+        history = [(r + n)[-keep:] for r, n in zip(rows, new)]
+        width = min(-(-max(map(len, history)) // PAD_MULTIPLE) * PAD_MULTIPLE, keep)
+        n_new = min(max_new_tokens - len(new[0]), ctx - width)
+        tokens_BP, valid_BP = _left_pad(history, width)
+        out_BN, _ = _generate_cached(graphdef, params, tokens_BP, valid_BP,
+                                     jax.random.fold_in(key, chunk), n_new=n_new, sampling=sampling)
+        for row, toks in zip(new, np.asarray(out_BN).tolist()):
+            row.extend(toks)
+        chunk += 1
+    return new
+
+
+def _uncached(graphdef, params, rows, max_new_tokens, key, sampling, ctx):
+    longest = max(map(len, rows))
+    if longest + max_new_tokens > ctx:
+        raise ValueError(f"uncached generation is limited to the context: prompt ({longest}) + "
+                         f"max_new_tokens ({max_new_tokens}) > context_len ({ctx})")
+    buf_BT = np.zeros((len(rows), ctx), np.int32)
+    for b, row in enumerate(rows):
+        buf_BT[b, :len(row)] = row
+    len_B = jnp.asarray([len(r) for r in rows], jnp.int32)
+    buf_BT = _generate_uncached(graphdef, params, jnp.asarray(buf_BT), len_B, key,
+                                n_new=max_new_tokens, sampling=sampling)
+    buf = np.asarray(buf_BT)
+    return [buf[b, len(r):len(r) + max_new_tokens].tolist() for b, r in enumerate(rows)]
+
+
+def cached_logits(model: GPT, prompt, n_new: int):
+    """Greedy continuation of one prompt with the logits seen before each new token (for tests)."""
+    graphdef, params = nnx.split(model, nnx.Param)
+    tokens_BP, valid_BP = _left_pad(_check(model, [prompt]), len(prompt))
+    out_BN, seen_BNV = _generate_cached(graphdef, params, tokens_BP, valid_BP, jax.random.key(0),
+                                        n_new=n_new, sampling=Sampling(0.0), with_logits=True)
+    return out_BN[0], seen_BNV[0]
