@@ -1,0 +1,21 @@
+"""Tiny configs and data shared by the library tests (tests/test_lib_*.py)."""
+
+from __future__ import annotations
+
+from rawweights_jax.config import Config
+from rawweights_jax.data import Dataset
+
+TEXT = ("First Citizen:\nBefore we proceed any further, hear me speak.\n\n"
+        "All:\nSpeak, speak.\n\nFirst Citizen:\nYou are all resolved rather to die than to famish?\n") * 40
+
+
+def tiny_config(**changes) -> Config:
+    base = dict(vocab_size=40, context_len=16, n_layers=2, n_heads=4, d_model=32, batch_size=4,
+                max_iters=20, warmup_iters=2, eval_interval=10, eval_iters=2,
+                steps_per_dispatch=5, attention="naive")
+    base.update(changes)
+    return Config(**base)
+
+
+def tiny_data() -> Dataset:
+    return Dataset.from_text(TEXT)
