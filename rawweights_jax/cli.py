@@ -92,9 +92,10 @@ def _train(args) -> None:
 
     changes = {k: v for k, v in (("max_iters", args.max_iters), ("seed", args.seed),
                                  ("attention", args.attention)) if v is not None}
-    cfg = preset(args.preset).replace(**changes)
-    if args.max_iters is not None and cfg.warmup_iters > cfg.max_iters:
-        cfg = cfg.replace(warmup_iters=cfg.max_iters // 10)
+    base = preset(args.preset)
+    if args.max_iters is not None and base.warmup_iters > args.max_iters:
+        changes["warmup_iters"] = args.max_iters // 10    # a short run still warms up first
+    cfg = base.replace(**changes)
     out = args.out or Path("out") / args.preset
     if args.resume and not (out / "ckpt.safetensors").is_file():
         raise ValueError(f"--resume: no checkpoint at {out / 'ckpt.safetensors'}")
@@ -114,7 +115,8 @@ def _generate(args) -> None:
     model, tokenizer, _, _ = load_model(args.ckpt)
     prompts = [tokenizer.encode(p) for p in args.prompt]
     outs = generate(model, prompts, args.max_new_tokens, temperature=args.temperature,
-                    top_k=args.top_k, top_p=args.top_p, seed=args.seed, use_cache=not args.no_cache)
+                    top_k=args.top_k, top_p=args.top_p, seed=args.seed, use_cache=not args.no_cache,
+                    vocab=tokenizer.vocab_size)
     for i, (prompt, out) in enumerate(zip(args.prompt, outs)):
         if len(outs) > 1:
             print(f"--- sample {i + 1} ---")

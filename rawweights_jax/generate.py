@@ -34,6 +34,8 @@ class Sampling:
     temperature: float = 1.0   # 0 = always the top-scoring token (greedy)
     top_k: int | None = None   # keep only the k best tokens
     top_p: float | None = None  # keep the smallest set of best tokens whose probability >= p
+    vocab: int | None = None   # only ids below this may be chosen (the tokenizer's vocabulary
+                               # can be smaller than the model's padded one)
 
     def __post_init__(self):
         if not (isinstance(self.temperature, (int, float)) and self.temperature >= 0):
@@ -47,6 +49,7 @@ class Sampling:
 # --8<-- [start:sample]
 def sample_logits(logits_BV, key, s: Sampling):
     """Pick one token per row: greedy at temperature 0, else sample from the filtered softmax."""
+    logits_BV = logits_BV[:, :s.vocab]
     if s.temperature == 0:
         return jnp.argmax(logits_BV, axis=-1).astype(jnp.int32)
     logits_BV = logits_BV.astype(jnp.float32) / s.temperature
@@ -136,14 +139,15 @@ def _check(model: GPT, prompts) -> list[list[int]]:
 
 def generate(model: GPT, prompts, max_new_tokens: int, *, temperature: float = 1.0,
              top_k: int | None = None, top_p: float | None = None, seed: int = 0,
-             use_cache: bool = True) -> list[list[int]]:
+             use_cache: bool = True, vocab: int | None = None) -> list[list[int]]:
     """Continue each prompt (a list of token ids) by `max_new_tokens` sampled tokens.
 
-    Returns the new tokens of each row. Equal seeds give equal outputs.
+    Returns the new tokens of each row. Equal seeds give equal outputs. `vocab` limits the
+    choice to ids below it (pass the tokenizer's size when the model's vocabulary is padded).
     """
     if not (isinstance(max_new_tokens, int) and max_new_tokens >= 1):
         raise ValueError(f"max_new_tokens={max_new_tokens!r} is invalid: expected an integer >= 1")
-    sampling = Sampling(float(temperature), top_k, top_p)
+    sampling = Sampling(float(temperature), top_k, top_p, vocab)
     rows = _check(model, prompts)
     graphdef, params = nnx.split(model, nnx.Param)
     key = jax.random.key(seed)

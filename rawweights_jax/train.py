@@ -52,10 +52,19 @@ def learning_rate(cfg: Config, step):
 # --8<-- [end:schedule]
 
 
+def is_matrix(path) -> bool:
+    """Weight matrices are named w..._ (wq_DNH, w_in_DF, wte_VD...) or lm_head_DV; biases b...,
+    norm scales scale_D. (Shape alone cannot tell: a per-head bias bq_NH is 2-D.)"""
+    names = [str(getattr(k, "key", getattr(k, "name", ""))) for k in path]
+    leaf = next((n for n in reversed(names) if n and n != "value"), "")
+    return leaf.startswith("w") or leaf.startswith("lm_head")
+
+
 # --8<-- [start:optimizer]
 def make_optimizer(cfg: Config) -> optax.GradientTransformation:
     """AdamW with global-norm clipping; weight decay on matrices only (not biases or norms)."""
-    decay_mask = lambda params: jax.tree.map(lambda p: p.ndim >= 2, params)
+    decay_mask = lambda params: jax.tree_util.tree_map_with_path(
+        lambda path, _: is_matrix(path), params)
     adamw = optax.adamw(functools.partial(learning_rate, cfg), b1=cfg.beta1, b2=cfg.beta2,
                         eps=1e-8, weight_decay=cfg.weight_decay, mask=decay_mask)
     if cfg.grad_clip > 0:
@@ -80,17 +89,35 @@ def init_state(cfg: Config) -> tuple[nnx.GraphDef, TrainState]:
                                 jax.random.key_data(jax.random.key(cfg.seed)))
 
 
+_COMPILED: dict = {}     # (Trainer class, Config without seed, sharded?) -> jitted functions
+
+
 class Trainer:
-    """Compiled training and evaluation functions for one Config and data set."""
+    """Compiled training and evaluation functions for one Config and data set.
+
+    The compiled functions depend only on the Config (not its seed: randomness enters through
+    the state's key; the model graph follows from the Config) and the class, so Trainers that
+    agree on those share them
+    and a second run in the same process does not compile again. Subclasses may override
+    `make_optimizer` (the site's optimizer comparison does).
+    """
 
     def __init__(self, cfg: Config, graphdef: nnx.GraphDef, data: Dataset):
         self.cfg, self.graphdef = cfg, graphdef
-        self.optimizer = make_optimizer(cfg)
+        self.optimizer = self.make_optimizer()
         self.batch_sharding = _batch_sharding(cfg.batch_size)
         self.train_N = self.place(jnp.asarray(data.train_N))  # each split lives on the device(s)
         self.val_N = self.place(jnp.asarray(data.val_N))
-        self.run_steps = jax.jit(self._run_steps, static_argnums=2, donate_argnums=0)
-        self.estimate_loss = jax.jit(self._estimate_loss, static_argnums=3)
+        key = (type(self), cfg.replace(seed=0), self.batch_sharding is not None)
+        if key not in _COMPILED:
+            if len(_COMPILED) >= 16:
+                _COMPILED.pop(next(iter(_COMPILED)))
+            _COMPILED[key] = (jax.jit(self._run_steps, static_argnums=2, donate_argnums=0),
+                              jax.jit(self._estimate_loss, static_argnums=3))
+        self.run_steps, self.estimate_loss = _COMPILED[key]
+
+    def make_optimizer(self) -> optax.GradientTransformation:
+        return make_optimizer(self.cfg)
 
     def place(self, tree):
         """Copy arrays to every device (replicated) when the batch is split across devices."""
@@ -129,7 +156,7 @@ class Trainer:
         grads, losses = jax.lax.scan(micro_batch, zeros, jnp.arange(cfg.grad_accum))
         updates, opt_state = self.optimizer.update(grads, state.opt_state, state.params)
         params = optax.apply_updates(state.params, updates)
-        metrics = {"loss": losses.mean(), "grad_norm": optax.global_norm(grads),
+        metrics = {"loss": losses.mean(), "grad_norm": optax.tree.norm(grads),
                    "lr": learning_rate(cfg, state.step)}
         return TrainState(params, opt_state, state.step + 1, state.key), metrics
 
