@@ -139,9 +139,9 @@ def _bench(args) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _build_parser().parse_args(argv)
-    if args.command == "train" or (args.command == "bench" and args.bench == "train"):
+    if args.command in ("train", "generate") or (args.command == "bench" and args.bench != "attention"):
         from rawweights_jax.platform import use_cpu_cores
-        use_cpu_cores()     # before JAX starts: one device per core, the batch split across them
+        use_cpu_cores()     # before JAX starts: one device per core (see platform.py)
     from rawweights_jax.checkpoint import CheckpointError
     from rawweights_jax.data import DataError
 

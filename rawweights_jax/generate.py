@@ -23,6 +23,7 @@ import numpy as np
 from flax import nnx
 
 from rawweights_jax.model import GPT, KVCache
+from rawweights_jax.parallel import device_mesh, shard_weights
 
 PAD_MULTIPLE = 32   # prompts are padded to a multiple of this, so few lengths get compiled
 
@@ -150,6 +151,7 @@ def generate(model: GPT, prompts, max_new_tokens: int, *, temperature: float = 1
     sampling = Sampling(float(temperature), top_k, top_p, vocab)
     rows = _check(model, prompts)
     graphdef, params = nnx.split(model, nnx.Param)
+    params = shard_weights(params, device_mesh())      # tensor parallel over the cores, if several
     key = jax.random.key(seed)
     ctx = model.cfg.context_len
     if not use_cache:
