@@ -81,10 +81,10 @@ def attend_naive(q_BTNH, k_BSKH, v_BSKH, mask: Mask):
     v_BSNH = jnp.repeat(v_BSKH, G, axis=2)
     scale = 1.0 / jnp.sqrt(q_BTNH.shape[-1]).astype(q_BTNH.dtype)
     scores_BNTS = jnp.einsum("btnh,bsnh->bnts", q_BTNH * scale, k_BSNH).astype(jnp.float32)
-    ok_B1TS = mask.dense()[:, None]
-    probs_BNTS = jax.nn.softmax(jnp.where(ok_B1TS, scores_BNTS, NEG_INF), axis=-1)
-    probs_BNTS = jnp.where(ok_B1TS, probs_BNTS, 0.0)   # a row that sees no key gives zeros
-    return jnp.einsum("bnts,bsnh->btnh", probs_BNTS.astype(v_BSNH.dtype), v_BSNH)
+    ok_BTS = mask.dense()
+    probs_BNTS = jax.nn.softmax(jnp.where(ok_BTS[:, None], scores_BNTS, NEG_INF), axis=-1)
+    out_BTNH = jnp.einsum("bnts,bsnh->btnh", probs_BNTS.astype(v_BSNH.dtype), v_BSNH)
+    return jnp.where(ok_BTS.any(-1)[:, :, None, None], out_BTNH, 0)  # a row seeing no key: zeros
 # --8<-- [end:naive]
 
 

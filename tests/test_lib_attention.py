@@ -21,17 +21,22 @@ def _check(backend, q, k, v, mask, **kw):
     fn = (lambda q, k, v: blockwise_attention(q, k, v, mask, **kw)) if kw else (
         lambda q, k, v: attend(q, k, v, mask, backend))
     ref = lambda q, k, v: attend(q, k, v, mask, "naive")
-    np.testing.assert_allclose(fn(q, k, v), ref(q, k, v), atol=2e-5, rtol=1e-5)
     w = jax.random.normal(jax.random.key(9), q.shape)       # a loss that weighs every output
-    loss = lambda f: lambda q, k, v: jnp.sum(f(q, k, v) * w)
-    got = jax.grad(loss(fn), argnums=(0, 1, 2))(q, k, v)
-    want = jax.grad(loss(ref), argnums=(0, 1, 2))(q, k, v)
+
+    @jax.jit
+    def values_and_grads(q, k, v):
+        loss = lambda f: lambda q, k, v: jnp.sum(f(q, k, v) * w)
+        return (fn(q, k, v), ref(q, k, v), jax.grad(loss(fn), argnums=(0, 1, 2))(q, k, v),
+                jax.grad(loss(ref), argnums=(0, 1, 2))(q, k, v))
+
+    out, want_out, got, want = values_and_grads(q, k, v)
+    np.testing.assert_allclose(out, want_out, atol=2e-5, rtol=1e-5)
     for g, r, name in zip(got, want, "qkv"):
         np.testing.assert_allclose(g, r, atol=5e-5, rtol=1e-4, err_msg=f"d{name}")
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-@pytest.mark.parametrize("T, N, K", [(1, 4, 4), (17, 4, 2), (64, 6, 1), (40, 8, 8)])
+@pytest.mark.parametrize("T, N, K", [(1, 4, 4), (17, 4, 2), (40, 6, 1)])
 def test_causal_training_shapes(backend, T, N, K):
     q, k, v = _qkv(2, T, T, N, K, 8, seed=T)
     _check(backend, q, k, v, causal_mask(2, T))
@@ -63,7 +68,7 @@ def test_rows_that_see_nothing_are_zero_in_every_backend():
         assert float(jnp.abs(attend(q, k, v, mask, backend)).max()) == 0.0, backend
 
 
-@pytest.mark.parametrize("block", [1, 7, 32, 128])
+@pytest.mark.parametrize("block", [1, 7, 128])
 def test_blockwise_any_block_size(block):
     q, k, v = _qkv(1, 50, 50, 4, 4, 8)
     _check("blockwise", q, k, v, causal_mask(1, 50), block=block)
