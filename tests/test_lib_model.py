@@ -3,6 +3,7 @@
 import jax
 import jax.numpy as jnp
 import numpy as np
+from flax import nnx
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -12,6 +13,9 @@ from rawweights_jax.model import KVCache, count_params, init_model
 CFG = tiny_config(n_kv_heads=2, bias=True)
 MODEL = init_model(CFG)
 FORWARD = jax.jit(lambda t: MODEL(t))
+_GRAPH, _PARAMS = nnx.split(MODEL)
+_STEP = jax.jit(lambda params, tokens, cache, valid: nnx.merge(_GRAPH, params).step(tokens, cache, valid))
+STEP = lambda tokens, cache, valid=None: _STEP(_PARAMS, tokens, cache, valid)
 
 
 @settings(max_examples=25, deadline=None)
@@ -31,12 +35,12 @@ def test_changing_a_token_never_changes_earlier_logits(tokens, data):
 
 def test_step_by_step_decoding_equals_full_forward():
     tokens = jax.random.randint(jax.random.key(1), (2, CFG.context_len), 0, CFG.vocab_size)
-    full = MODEL(tokens)
+    full = FORWARD(tokens)
     cache = KVCache.empty(CFG, 2, CFG.context_len)
-    logits, cache = MODEL.step(tokens[:, :5], cache)             # prefill 5, then one at a time
+    logits, cache = STEP(tokens[:, :5], cache)                   # prefill 5, then one at a time
     np.testing.assert_allclose(logits, full[:, :5], atol=1e-5)
     for t in range(5, CFG.context_len):
-        logits, cache = MODEL.step(tokens[:, t:t + 1], cache)
+        logits, cache = STEP(tokens[:, t:t + 1], cache)
         np.testing.assert_allclose(logits[:, 0], full[:, t], atol=1e-5)
     assert int(cache.end) == CFG.context_len and cache.length_B.tolist() == [CFG.context_len] * 2
 
@@ -45,9 +49,9 @@ def test_left_padded_rows_equal_unpadded_rows():
     short, long = [3, 1, 4], [2, 7, 1, 8, 2, 8]
     tokens = jnp.array([[0, 0, 0] + short, long])
     valid = jnp.array([[False] * 3 + [True] * 3, [True] * 6])
-    logits, cache = MODEL.step(tokens, KVCache.empty(CFG, 2, CFG.context_len), valid)
-    np.testing.assert_allclose(logits[0, 3:], MODEL(jnp.array([short]))[0], atol=1e-5)
-    np.testing.assert_allclose(logits[1], MODEL(jnp.array([long]))[0], atol=1e-5)
+    logits, cache = STEP(tokens, KVCache.empty(CFG, 2, CFG.context_len), valid)
+    np.testing.assert_allclose(logits[0, 3:], FORWARD(jnp.array([short]))[0], atol=1e-5)
+    np.testing.assert_allclose(logits[1], FORWARD(jnp.array([long]))[0], atol=1e-5)
     assert cache.length_B.tolist() == [3, 6]
 
 
