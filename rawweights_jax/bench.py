@@ -115,8 +115,8 @@ def weight_stream_steps_per_second(cfg: Config, steps: int = 256) -> float:
     from rawweights_jax.parallel import device_mesh, shard_weights
 
     D, N, K, H, F = cfg.d_model, cfg.n_heads, cfg.n_kv_heads, cfg.head_dim, cfg.d_ff
-    shapes = {"wq_DNH": (D, N * H), "wk_DKH": (D, K * H), "wv_DKH": (D, K * H),
-              "wo_NHD": (N * H, D), "w_in_DF": (D, F), "w_out_FD": (F, D)}
+    shapes = {"wqkv_DKJH": (D, K, N // K + 2, H), "wo_NHD": (N * H, D), "w_in_DF": (D, F),
+              "w_out_FD": (F, D)}
     keys = iter(jax.random.split(jax.random.key(0), len(shapes) * cfg.n_layers + 1))
     layers = [{name: jax.random.normal(next(keys), s) * 0.02 for name, s in shapes.items()}
               for _ in range(cfg.n_layers)]
@@ -128,8 +128,9 @@ def weight_stream_steps_per_second(cfg: Config, steps: int = 256) -> float:
     def chain(weights, x_D):
         def one_token(_, x_D):
             for w in weights["layers"]:
-                kv = x_D @ w["wk_DKH"] + x_D @ w["wv_DKH"]
-                x_D = x_D + (x_D @ w["wq_DNH"]) @ w["wo_NHD"] + 1e-3 * kv.mean()
+                qkv_KJH = jnp.einsum("d,dkjh->kjh", x_D, w["wqkv_DKJH"])
+                q_N_H = qkv_KJH[:, :-2].reshape(-1)
+                x_D = x_D + q_N_H @ w["wo_NHD"] + 1e-3 * qkv_KJH[:, -2:].mean()
                 x_D = x_D + jnp.tanh(x_D @ w["w_in_DF"]) @ w["w_out_FD"]
             return x_D + 1e-3 * (x_D @ weights["unembed"])[0]
         return jax.lax.fori_loop(0, steps, one_token, x_D)

@@ -24,8 +24,8 @@ from jax.sharding import PartitionSpec as P
 
 # Which axis of each weight is split across devices, by the weight's name (its dimension letters).
 # Heads (N, K) and MLP hidden units (F) are split; the model width D and embeddings are not.
-SPLIT_AXIS = {"wq_DNH": 1, "wk_DKH": 1, "wv_DKH": 1, "wo_NHD": 0, "bq_NH": 0, "bk_KH": 0,
-              "bv_KH": 0, "w_in_DF": 1, "b_in_F": 0, "w_out_FD": 0}
+SPLIT_AXIS = {"wqkv_DKJH": 1, "bqkv_KJH": 0, "wo_NHD": 0, "w_in_DF": 1, "b_in_F": 0,
+              "w_out_FD": 0}
 
 
 def device_mesh(axis: str = "x") -> Mesh | None:

@@ -53,8 +53,8 @@ def learning_rate(cfg: Config, step):
 
 
 def is_matrix(path) -> bool:
-    """Weight matrices are named w..._ (wq_DNH, w_in_DF, wte_VD...) or lm_head_DV; biases b...,
-    norm scales scale_D. (Shape alone cannot tell: a per-head bias bq_NH is 2-D.)"""
+    """Weight matrices are named w..._ (wqkv_DKJH, w_in_DF, wte_VD...) or lm_head_DV; biases
+    b..., norm scales scale_D. (Shape alone cannot tell: a per-head bias bqkv_KJH is 3-D.)"""
     names = [str(getattr(k, "key", getattr(k, "name", ""))) for k in path]
     leaf = next((n for n in reversed(names) if n and n != "value"), "")
     return leaf.startswith("w") or leaf.startswith("lm_head")

@@ -72,8 +72,8 @@ def test_weight_decay_touches_matrices_only():
     updates, _ = make_optimizer(cfg).update(jax.tree.map(jnp.zeros_like, ones), state.opt_state, ones)
     decayed = {jax.tree_util.keystr(path).split("'")[-2]: bool(np.abs(np.asarray(u)).max() > 0)
                for path, u in jax.tree_util.tree_leaves_with_path(updates)}
-    assert decayed["wq_DNH"] and decayed["w_in_DF"] and decayed["wte_VD"] and decayed["wpe_TD"]
-    assert not decayed["bq_NH"] and not decayed["scale_D"] and not decayed["b_in_F"]
+    assert decayed["wqkv_DKJH"] and decayed["w_in_DF"] and decayed["wte_VD"] and decayed["wpe_TD"]
+    assert not decayed["bqkv_KJH"] and not decayed["scale_D"] and not decayed["b_in_F"]
 
 
 def test_training_split_across_two_cpu_devices_gives_the_same_losses(tmp_path):

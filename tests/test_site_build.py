@@ -99,7 +99,7 @@ def test_every_snippet_output_has_provenance_and_math_is_mathml(site):
     assert '<figure class="rw-figure"' in html and "currentColor" in html
     assert "<math" in html and "arithmatex" not in html
     assert "--8<--" not in html and "--8&lt;--" not in html  # region markers never shown
-    assert "wq_DNH" in html  # library code embedded by named region (pymdownx.snippets)
+    assert "wqkv_DKJH" in html  # library code embedded by named region (pymdownx.snippets)
 
 
 def test_notebook_page_offers_the_ipynb(site):
