@@ -76,7 +76,7 @@ def ms_per_step(runs, rounds=7):
 
 # --8<-- [start:race]
 runs = {cls.__name__: climb(cls) for cls in (SGD, Momentum, Adam)}
-ms = ms_per_step(runs)      # timed in turns, after training (see above)
+ms = ms_per_step(runs)      # each climber timed in turns with the others
 
 print(f"{STEPS} steps of {cfg.tokens_per_iter} characters, "
       f"same start, same batches")

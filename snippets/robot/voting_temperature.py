@@ -35,13 +35,13 @@ for j, T in enumerate(temperatures):
           f"entropy {entropy_bits:.2f} bits")
     x = np.arange(10) + (j - 1) * width
     ax.bar(x, p_V[top], width, label=f"T = {T}")
+# --8<-- [end:temperatures]
 ax.set_xticks(range(10), [show(tok.chars[i]) for i in top])
 ax.set_xlabel(f"next character after {prompt!r} (10 highest scores)")
 ax.set_ylabel("probability")
 ax.set_title("The trained student's vote at three temperatures")
 ax.legend()
 plt.show()
-# --8<-- [end:temperatures]
 
 # How the whole distribution changes as the temperature turns (one curve, many temperatures).
 grid = np.geomspace(0.1, 5, 60)
