@@ -139,8 +139,8 @@ from rawweights_jax.generate import generate
 from rawweights_jax.train import cross_entropy
 
 untrained = init_model(cfg)
-print(f"loss on one batch: {float(cross_entropy(untrained(x_BT), y_BT)):.3f}")
-print(f"ln(65):            {math.log(65):.3f}")
+print(f"loss on one batch: {float(cross_entropy(untrained(x_BT), y_BT)):.3f} nats/char")
+print(f"ln(65):            {math.log(65):.3f} nats/char")
 print()
 print(tok.decode(generate(untrained, [tok.encode("ROMEO:")], 120, temperature=0.8)[0]))
 
@@ -182,8 +182,8 @@ ax.legend()
 plt.show()
 
 final = evals[-1]
-print(f"after {final['step']} steps: train {final['train_loss']:.3f}, val {final['val_loss']:.3f} "
-      f"= {final['val_loss'] / math.log(2):.2f} bits per character")
+print(f"after {final['step']} steps: train {final['train_loss']:.3f}, "
+      f"val {final['val_loss']:.3f} nats/char = {final['val_loss'] / math.log(2):.2f} bits/char")
 
 # %% [markdown]
 # ## 8. The student writes
