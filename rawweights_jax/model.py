@@ -234,11 +234,13 @@ class GPT(nnx.Module):
         x_BTD = self.wte_VD[...][tokens_BT] + self.wpe_TD[...][pos_BT]
         return dropout(x_BTD, self.cfg.dropout, dropout_key)
 
+    # --8<-- [start:unembed]
     def unembed(self, x_BTD):
         x_BTD = self.norm_out(x_BTD)
         if self.lm_head_DV is None:   # tied: score each token by similarity to its embedding
             return dense(x_BTD, self.wte_VD[...].T)
         return dense(x_BTD, self.lm_head_DV[...])
+    # --8<-- [end:unembed]
 # --8<-- [end:gpt]
 
 

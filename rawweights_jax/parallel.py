@@ -7,12 +7,13 @@ Two ways to use several devices (here: the cores of one CPU, see platform.py):
   gradient per step) and simple; train.py does this with one sharding constraint on the batch.
 - *Tensor parallelism* (decoding): every device holds a slice of every weight matrix. Batch-1
   decoding reads every weight once per token, so it is bound by memory bandwidth, and one
-  core cannot use all of it: with each core reading half of the weights, a token costs half the
-  time (2.6x the weight-reading rate with two cores, measured by `rawweights bench decode`).
-  The split follows Megatron-LM: the first matrix of each pair is split by output columns
-  (attention heads, MLP hidden units), the second by input rows, so each layer needs only one
-  sum across devices after attention and one after the MLP. XLA inserts those sums itself
-  (GSPMD) from the shardings given here.
+  core cannot use all of it: two cores each streaming half of the model's matrices ran at
+  2.6x the rate of one core streaming all of them (a standalone measurement on the 2-core
+  development machine). The split follows Megatron-LM: the first matrix of each pair is
+  split by output columns (attention head groups, MLP hidden units), the second by input
+  rows, so each layer needs one sum across devices after attention and one after the MLP.
+  XLA inserts those sums itself (GSPMD) from the shardings given here. Their cost on a CPU is
+  not small: `rawweights bench decode` measures what is left of the gain.
 """
 
 from __future__ import annotations

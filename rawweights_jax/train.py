@@ -108,7 +108,11 @@ class Trainer:
         self.batch_sharding = _batch_sharding(cfg.batch_size)
         self.train_N = self.place(jnp.asarray(data.train_N))  # each split lives on the device(s)
         self.val_N = self.place(jnp.asarray(data.val_N))
-        key = (type(self), cfg.replace(seed=0), self.batch_sharding is not None)
+        # A subclass with its own make_optimizer may return a different optimizer per instance
+        # (one passed to its constructor, say): its compiled functions are never shared.
+        custom = type(self).make_optimizer is not Trainer.make_optimizer
+        key = (type(self), cfg.replace(seed=0), self.batch_sharding is not None,
+               id(self) if custom else None)
         if key not in _COMPILED:
             if len(_COMPILED) >= 16:
                 _COMPILED.pop(next(iter(_COMPILED)))
