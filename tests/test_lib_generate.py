@@ -4,7 +4,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from _lib_support import tiny_config
+from _lib_support import on_two_cpu_devices, tiny_config
 from rawweights_jax.generate import cached_logits, generate, sample_logits, Sampling
 from rawweights_jax.model import init_model
 
@@ -62,17 +62,9 @@ def test_bad_prompts():
 
 def test_tensor_parallel_decoding_over_two_cpu_devices_gives_the_same_tokens():
     """generate() splits the weights over the cores (parallel.py); the tokens must not change."""
-    import json
-    import subprocess
-    import sys
-    script = (
-        "import sys; sys.path.insert(0, 'tests')\n"
-        "from rawweights_jax.platform import use_cpu_cores; use_cpu_cores(2)\n"
-        "import jax, json; from _lib_support import tiny_config\n"
+    n_devices, tokens = on_two_cpu_devices(
         "from rawweights_jax.model import init_model; from rawweights_jax.generate import generate\n"
         "m = init_model(tiny_config(n_kv_heads=2, context_len=32))\n"
-        "print(json.dumps([len(jax.devices()), generate(m, [[1, 2, 3], [4]], 40, temperature=0)]))\n")
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
-    n_devices, tokens = json.loads(out.stdout.strip().splitlines()[-1])
+        "result = generate(m, [[1, 2, 3], [4]], 40, temperature=0)")
     assert n_devices == 2
     assert tokens == generate(MODEL, [[1, 2, 3], [4]], 40, temperature=0)

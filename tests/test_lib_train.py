@@ -1,19 +1,16 @@
 """Training: it learns, it is deterministic, and a resumed run continues exactly."""
 
 import json
-import subprocess
-import sys
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from _lib_support import tiny_config, tiny_data
+from _lib_support import on_two_cpu_devices, tiny_config, tiny_data
 from rawweights_jax.train import init_state, learning_rate, make_optimizer, train
 
 DATA = tiny_data()
-
 
 def test_loss_falls_and_history_is_complete(tmp_path):
     cfg = tiny_config(max_iters=60, eval_interval=30, lr=3e-3)
@@ -25,14 +22,12 @@ def test_loss_falls_and_history_is_complete(tmp_path):
     assert all(len(h[k]) == 60 for k in ("loss", "grad_norm", "lr", "tokens_per_second"))
     json.dumps(h)                                                   # savable as JSON
 
-
 def test_same_seed_same_run_other_seed_other_run():
     cfg = tiny_config(max_iters=10)
     a = train(cfg, DATA, progress=None).history["loss"]
     b = train(cfg, DATA, progress=None).history["loss"]
     c = train(cfg.replace(seed=7), DATA, progress=None).history["loss"]
     assert a == b and a != c
-
 
 def test_resumed_run_continues_with_the_same_losses(tmp_path):
     cfg = tiny_config(max_iters=20, dropout=0.1)
@@ -50,20 +45,17 @@ def test_resumed_run_continues_with_the_same_losses(tmp_path):
     for a, b in zip(jax.tree.leaves(resumed.state.params), jax.tree.leaves(full.state.params)):
         np.testing.assert_array_equal(a, b)
 
-
 def test_gradient_accumulation_with_bf16_compute_keeps_float32_weights():
     result = train(tiny_config(max_iters=10, grad_accum=2, compute_dtype="bfloat16"), DATA, progress=None)
     h = result.history
     assert all(np.isfinite(h["loss"])) and h["loss"][-1] < h["loss"][0]
     assert {x.dtype for x in jax.tree.leaves(result.state.params)} == {jnp.dtype("float32")}
 
-
 def test_schedule_warms_up_then_decays_to_min_lr():
     cfg = tiny_config(max_iters=100, warmup_iters=10, lr=1.0, min_lr=0.1)
     lrs = [float(learning_rate(cfg, s)) for s in range(100)]
     assert lrs[0] < lrs[5] < lrs[9] <= 1.0 and abs(lrs[10] - 1.0) < 1e-6
     assert all(a >= b for a, b in zip(lrs[10:], lrs[11:])) and abs(float(learning_rate(cfg, 100)) - 0.1) < 1e-6
-
 
 def test_weight_decay_touches_matrices_only():
     cfg = tiny_config(lr=1e-2, weight_decay=0.5, bias=True, warmup_iters=0)
@@ -75,22 +67,14 @@ def test_weight_decay_touches_matrices_only():
     assert decayed["wqkv_DKJH"] and decayed["w_in_DF"] and decayed["wte_VD"] and decayed["wpe_TD"]
     assert not decayed["bqkv_KJH"] and not decayed["scale_D"] and not decayed["b_in_F"]
 
-
 def test_training_split_across_two_cpu_devices_gives_the_same_losses(tmp_path):
     """The data-parallel path (one device per core) computes the same run as one device."""
-    script = (
-        "import sys; sys.path.insert(0, 'tests')\n"
-        "from rawweights_jax.platform import use_cpu_cores; use_cpu_cores(2)\n"
-        "import jax, json; from _lib_support import tiny_config, tiny_data\n"
+    n_devices, losses = on_two_cpu_devices(
         "from rawweights_jax.train import train\n"
-        "h = train(tiny_config(max_iters=10), tiny_data(), progress=None).history\n"
-        "print(json.dumps([len(jax.devices()), h['loss']]))\n")
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
-    n_devices, losses = json.loads(out.stdout.strip().splitlines()[-1])
+        "result = train(tiny_config(max_iters=10), tiny_data(), progress=None).history['loss']")
     assert n_devices == 2
     single = train(tiny_config(max_iters=10), DATA, progress=None).history["loss"]
     np.testing.assert_allclose(losses, single, rtol=2e-5)
-
 
 def test_vocabulary_larger_than_config_is_an_error():
     with pytest.raises(ValueError, match="distinct tokens but Config.vocab_size=5"):
