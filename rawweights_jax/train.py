@@ -274,7 +274,6 @@ def train(cfg: Config, data: Dataset, *, out_dir: str | Path | None = None,
             say(line)
         if out is not None and step in snapshot_steps:
             save(f"ckpt_step{step}.safetensors")
-    if out is not None:
-        save(ckpt.LATEST)
+    # (the last step always evaluates and saves ckpt.safetensors, inside the loop)
     history["wall_seconds"] = time.perf_counter() - t_start
     return TrainResult(trainer.model(state.params), state, history)
