@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 
 import jax
 import jax.numpy as jnp
@@ -128,10 +129,24 @@ def resolve_backend(name: str, platform: str | None = None) -> str:
 
 
 # --8<-- [start:attend]
-def attend(q_BTNH, k_BSKH, v_BSKH, mask: Mask, backend: str = "auto"):
-    """softmax(q k^T / sqrt(H)) v with the given mask, computed by the chosen backend."""
+def attend(q_BTNH, k_BSKH, v_BSKH, mask: Mask, backend: str = "auto", scale: float | None = None):
+    """softmax(scale * q k^T) v with the given mask, computed by the chosen backend.
+
+    `scale` defaults to 1/sqrt(H). Backends all use that default, so another scale (Gemma's
+    query_pre_attn_scalar, YaRN's sharper softmax) is folded into the queries. Values may be
+    narrower or wider than queries and keys (multi-head latent attention): the narrower side
+    is padded with zeros, which adds nothing to any score or output, and the output cut back.
+    """
     N, K = q_BTNH.shape[2], k_BSKH.shape[2]
     if N % K:
         raise ValueError(f"query heads N={N} must be a multiple of key/value heads K={K}")
-    return BACKENDS[resolve_backend(backend)](q_BTNH, k_BSKH, v_BSKH, mask)
+    Hq, Hv = q_BTNH.shape[-1], v_BSKH.shape[-1]
+    width = max(Hq, Hv)
+    factor = (1.0 / math.sqrt(Hq) if scale is None else scale) * math.sqrt(width)
+    if factor != 1.0:
+        q_BTNH = q_BTNH * jnp.asarray(factor, q_BTNH.dtype)
+    pad = lambda x: x if x.shape[-1] == width else jnp.pad(
+        x, [(0, 0)] * (x.ndim - 1) + [(0, width - x.shape[-1])])
+    out_BTNH = BACKENDS[resolve_backend(backend)](pad(q_BTNH), pad(k_BSKH), pad(v_BSKH), mask)
+    return out_BTNH[..., :Hv]
 # --8<-- [end:attend]

@@ -28,13 +28,12 @@ from safetensors import SafetensorError
 from safetensors.numpy import load as st_load
 from safetensors.numpy import save as st_save
 
-from rawweights_jax.config import Config
+from rawweights_jax.config import Config, architecture_fields
 
 LATEST = "ckpt.safetensors"
 FORMAT = "rawweights-checkpoint-1"
 # Fields that change the shapes or meaning of the weights: a resumed run must agree on them.
-SHAPE_FIELDS = ("vocab_size", "context_len", "n_layers", "n_heads", "n_kv_heads", "d_model",
-                "head_dim", "d_ff", "bias", "tie_embeddings", "position", "norm", "mlp")
+SHAPE_FIELDS = architecture_fields()
 
 
 class CheckpointError(RuntimeError):

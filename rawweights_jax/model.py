@@ -1,11 +1,17 @@
-"""The robot student's brain: a decoder-only transformer, GPT-2 style, in Flax NNX.
+"""The robot student's brain, and today's open-weight models: a decoder-only transformer in Flax NNX.
 
-tokens_BT -> token + position embeddings -> L x [pre-norm attention, pre-norm MLP]
+tokens_BT -> token embeddings (+ positions) -> L x [attention, MLP or mixture of experts]
           -> final norm -> logits_BTV (one score per vocabulary entry: the "voting box").
 
-Shapes ride on names: `x_BTD` is [batch, time, width]; `wq_DNH` maps width D to N heads of
-width H. The math lives in small pure functions (`layer_norm`, `gelu_mlp`, `dropout`, and
-`attend` in attention.py); the modules only own their parameters and call those functions.
+One class covers GPT-2 and the modern families; the Config says which parts a model uses:
+learned, sinusoidal or rotary positions (rope.py); LayerNorm or RMSNorm, before, after or
+around each sub-layer (layers.py); grouped-query attention with optional QK-norm and sliding
+windows, or multi-head latent attention (mla.py); a plain or gated MLP, or a mixture of
+experts (moe.py).
+
+Shapes ride on names: `x_BTD` is [batch, time, width]; `wo_NHD` maps N heads of width H to
+width D. The math lives in small pure functions; the modules only own their parameters and
+call those functions.
 
 The key/value cache is an explicit value (`KVCache`), passed in and returned, never hidden in
 module state, so a compiled decode loop can carry it like any other array.
@@ -13,6 +19,7 @@ module state, so a compiled decode loop can carry it like any other array.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import NamedTuple
 
@@ -22,53 +29,11 @@ from flax import nnx
 
 from rawweights_jax.attention import EMPTY, Mask, attend, causal_mask
 from rawweights_jax.config import Config
-
-
-# --------------------------------------------------------------------------- pure functions
-def layer_norm(x_BTD, scale_D, bias_D, eps: float):
-    """Normalise each position to zero mean and unit variance, then scale (and shift)."""
-    x32_BTD = x_BTD.astype(jnp.float32)    # statistics in float32, also under bfloat16 compute
-    mean_BT1 = x32_BTD.mean(-1, keepdims=True)
-    var_BT1 = jnp.square(x32_BTD - mean_BT1).mean(-1, keepdims=True)
-    y_BTD = (x32_BTD - mean_BT1) * jax.lax.rsqrt(var_BT1 + eps) * scale_D
-    if bias_D is not None:
-        y_BTD = y_BTD + bias_D
-    return y_BTD.astype(x_BTD.dtype)
-
-
-def dropout(x, rate: float, key: jax.Array | None):
-    """Zero each entry with probability `rate` and rescale the rest; identity without a key."""
-    if key is None or rate == 0.0:
-        return x
-    keep = jax.random.bernoulli(key, 1.0 - rate, x.shape)
-    return jnp.where(keep, x / (1.0 - rate), 0).astype(x.dtype)
-
-
-# --8<-- [start:dense]
-def dense(x, w, contract: int = 1):
-    """Contract the last `contract` axes of x with the first axes of w, as one 2-D matmul.
-
-    `dense(x_BTD, wq_DNH)` is `einsum("btd,dnh->btnh")`. Flattening to [B*T, D] @ [D, N*H] first
-    matters on CPU: XLA's backward pass of a 3-D product (a weight gradient contracting both
-    batch and time) ran about 1.8x slower than the same product in 2-D here.
-    """
-    lead, inner = x.shape[:x.ndim - contract], x.shape[x.ndim - contract:]
-    size = math.prod(inner)
-    y = x.reshape(-1, size) @ w.reshape(size, -1)
-    return y.reshape(*lead, *w.shape[contract:])
-# --8<-- [end:dense]
-
-
-def _maybe(param):
-    return None if param is None else param[...]
-
-
-def _normal(rngs: nnx.Rngs, std: float, *shape: int) -> nnx.Param:
-    return nnx.Param(jax.random.normal(rngs.params(), shape, jnp.float32) * std)
-
-
-def _zeros_if(on: bool, *shape: int) -> nnx.Param | None:
-    return nnx.Param(jnp.zeros(shape, jnp.float32)) if on else None
+from rawweights_jax.layers import (MLP, Norm, cache_write, dense, dropout, normal_param, value,
+                                   zeros_param)
+from rawweights_jax.mla import LatentAttention
+from rawweights_jax.moe import MoE
+from rawweights_jax.rope import apply_rope, rope_frequencies, rope_table, sinusoidal_embedding
 
 
 # --------------------------------------------------------------------------- the KV cache
@@ -81,8 +46,10 @@ class KVCache(NamedTuple):
     each head's keys as one contiguous block (with [B, S, K, H], XLA transposed the whole
     cache on every step, 15x slower here). Slots [0, end) are written. `pos_BS` is the position of
     the token in each slot, EMPTY for unwritten or padding slots, so the attention mask hides
-    them without a special case. `length_B` counts the real (non-padding) tokens of each row:
-    the position the next token will take.
+    them without a special case (a sliding-window layer's mask also hides slots older than its
+    window). `length_B` counts the real (non-padding) tokens of each row: the position the next
+    token will take. Under multi-head latent attention a layer's `k` holds the latent and rotary
+    key, [B, 1, S, C + R], and its `v` is empty: values are read from the latent (mla.py).
     """
 
     k: tuple[jax.Array, ...]   # per layer: k_BKSH
@@ -93,27 +60,25 @@ class KVCache(NamedTuple):
 
     @classmethod
     def empty(cls, cfg: Config, batch: int, slots: int, dtype=jnp.float32) -> KVCache:
-        shape = (batch, cfg.n_kv_heads, slots, cfg.head_dim)
-        buffers = lambda: tuple(jnp.zeros(shape, dtype) for _ in range(cfg.n_layers))
-        return cls(buffers(), buffers(), jnp.full((batch, slots), EMPTY, jnp.int32),
+        (K, Hk), (Kv, Hv) = cache_widths(cfg)
+        ks = tuple(jnp.zeros((batch, K, slots, Hk), dtype) for _ in range(cfg.n_layers))
+        vs = tuple(jnp.zeros((batch, Kv, slots, Hv), dtype) for _ in range(cfg.n_layers))
+        return cls(ks, vs, jnp.full((batch, slots), EMPTY, jnp.int32),
                    jnp.zeros((batch,), jnp.int32), jnp.zeros((), jnp.int32))
 # --8<-- [end:kvcache]
 
 
+def cache_widths(cfg: Config) -> tuple[tuple[int, int], tuple[int, int]]:
+    """(heads, width) of one layer's key buffer and of its value buffer."""
+    if cfg.mla:
+        return (1, cfg.kv_lora_rank + cfg.qk_rope_dim), (1, 0)
+    return (cfg.n_kv_heads, cfg.head_dim), (cfg.n_kv_heads, cfg.v_head_dim)
+
+
 # --------------------------------------------------------------------------- modules
-class LayerNorm(nnx.Module):
-    def __init__(self, cfg: Config):
-        self.scale_D = nnx.Param(jnp.ones((cfg.d_model,), jnp.float32))
-        self.bias_D = _zeros_if(cfg.bias, cfg.d_model)
-        self.eps = cfg.norm_eps
-
-    def __call__(self, x_BTD):
-        return layer_norm(x_BTD, self.scale_D[...], _maybe(self.bias_D), self.eps)
-
-
 # --8<-- [start:attention]
 class Attention(nnx.Module):
-    """Multi-head (or grouped-query) causal self-attention with an optional KV cache."""
+    """Multi-head, grouped-query or multi-query causal self-attention with an optional KV cache."""
 
     def __init__(self, cfg: Config, *, rngs: nnx.Rngs):
         D, N, K, H = cfg.d_model, cfg.n_heads, cfg.n_kv_heads, cfg.head_dim
@@ -122,26 +87,33 @@ class Attention(nnx.Module):
         # groups, its G = N/K query heads, then its key head, then its value head (J = G + 2).
         # One product instead of three is fewer, larger kernels (4% less CPU time per training
         # step here), and a split along K keeps each group whole on one device (parallel.py).
-        self.wqkv_DKJH = _normal(rngs, cfg.init_std, D, K, N // K + 2, H)
-        self.wo_NHD = _normal(rngs, out_std, N, H, D)
-        self.bqkv_KJH, self.bo_D = _zeros_if(cfg.bias, K, N // K + 2, H), _zeros_if(cfg.bias, D)
-        self.backend = cfg.attention
+        self.wqkv_DKJH = normal_param(rngs, cfg.init_std, D, K, N // K + 2, H)
+        self.wo_NHD = normal_param(rngs, out_std, N, H, D)
+        self.bqkv_KJH = zeros_param(cfg.qkv_bias, K, N // K + 2, H)
+        self.bo_D = zeros_param(cfg.bias, D)
+        # QK-norm (Qwen3, Gemma 3): every query and key head RMS-normalised before RoPE, which
+        # bounds attention logits and tolerates higher learning rates.
+        self.q_norm = Norm(cfg, H, kind="rmsnorm") if cfg.qk_norm else None
+        self.k_norm = Norm(cfg, H, kind="rmsnorm") if cfg.qk_norm else None
+        self.backend, self.scale = cfg.attention, cfg.attn_scale
 
-    def __call__(self, x_BTD, mask: Mask, cache_kv=None, end=None):
+    def __call__(self, x_BTD, mask: Mask, rope=None, cache_kv=None, end=None):
         qkv_BTKJH = dense(x_BTD, self.wqkv_DKJH[...])
         if self.bqkv_KJH is not None:
             qkv_BTKJH = qkv_BTKJH + self.bqkv_KJH[...]
         B, T, K, J, H = qkv_BTKJH.shape
         q_BTNH = qkv_BTKJH[:, :, :, :J - 2].reshape(B, T, K * (J - 2), H)
         k_BTKH, v_BTKH = qkv_BTKJH[:, :, :, J - 2], qkv_BTKJH[:, :, :, J - 1]
+        if self.q_norm is not None:
+            q_BTNH, k_BTKH = self.q_norm(q_BTNH), self.k_norm(k_BTKH)
+        if rope is not None:                 # rotate by position: scores see relative distance
+            q_BTNH, k_BTKH = apply_rope(q_BTNH, rope), apply_rope(k_BTKH, rope)
         if cache_kv is None:                 # training / full recompute: keys are the inputs
             k_BSKH, v_BSKH = k_BTKH, v_BTKH
         else:                                # write the T new slots at `end`; shapes stay static
-            put = lambda buf_BKSH, new_BTKH: jax.lax.dynamic_update_slice_in_dim(
-                buf_BKSH, new_BTKH.transpose(0, 2, 1, 3).astype(buf_BKSH.dtype), end, axis=2)
-            cache_kv = put(cache_kv[0], k_BTKH), put(cache_kv[1], v_BTKH)
+            cache_kv = cache_write(cache_kv[0], k_BTKH, end), cache_write(cache_kv[1], v_BTKH, end)
             k_BSKH, v_BSKH = (c_BKSH.transpose(0, 2, 1, 3) for c_BKSH in cache_kv)
-        out_BTNH = attend(q_BTNH, k_BSKH, v_BSKH, mask, self.backend)
+        out_BTNH = attend(q_BTNH, k_BSKH, v_BSKH, mask, self.backend, self.scale)
         out_BTD = dense(out_BTNH, self.wo_NHD[...], contract=2)
         if self.bo_D is not None:
             out_BTD = out_BTD + self.bo_D[...]
@@ -149,40 +121,42 @@ class Attention(nnx.Module):
 # --8<-- [end:attention]
 
 
-# --8<-- [start:mlp]
-class MLP(nnx.Module):
-    """Position-wise feed-forward: widen to F, GELU, project back to D."""
-
-    def __init__(self, cfg: Config, *, rngs: nnx.Rngs):
-        D, F = cfg.d_model, cfg.d_ff
-        self.w_in_DF = _normal(rngs, cfg.init_std, D, F)
-        self.w_out_FD = _normal(rngs, cfg.init_std / math.sqrt(2 * cfg.n_layers), F, D)
-        self.b_in_F, self.b_out_D = _zeros_if(cfg.bias, F), _zeros_if(cfg.bias, D)
-
-    def __call__(self, x_BTD):
-        h_BTF = dense(x_BTD, self.w_in_DF[...])
-        if self.b_in_F is not None:
-            h_BTF = h_BTF + self.b_in_F[...]
-        out_BTD = dense(jax.nn.gelu(h_BTF, approximate=True), self.w_out_FD[...])
-        return out_BTD if self.b_out_D is None else out_BTD + self.b_out_D[...]
-# --8<-- [end:mlp]
-
-
 # --8<-- [start:block]
 class Block(nnx.Module):
-    """x + attention(norm(x)), then x + mlp(norm(x)): the pre-norm residual block."""
+    """One layer: attention, then an MLP (or experts), each a residual branch with its norms.
 
-    def __init__(self, cfg: Config, *, rngs: nnx.Rngs):
-        self.norm_attn, self.attn = LayerNorm(cfg), Attention(cfg, rngs=rngs)
-        self.norm_mlp, self.mlp = LayerNorm(cfg), MLP(cfg, rngs=rngs)
-        self.dropout = cfg.dropout
+    pre-norm (GPT-2 onward): x + f(norm(x)); post-norm (2017): norm(x + f(x));
+    sandwich (Gemma): x + norm(f(norm(x))).
+    """
 
-    def __call__(self, x_BTD, mask: Mask, cache_kv=None, end=None, dropout_key=None):
+    def __init__(self, cfg: Config, layer: int, *, rngs: nnx.Rngs):
+        self.placement, self.dropout = cfg.norm_placement, cfg.dropout
+        self.local = cfg.layer_kinds[layer] == "local"
+        self.window = cfg.sliding_window if self.local else None
+        self.norm_attn, self.norm_mlp = Norm(cfg), Norm(cfg)
+        self.post_attn = Norm(cfg) if self.placement == "sandwich" else None
+        self.post_mlp = Norm(cfg) if self.placement == "sandwich" else None
+        self.attn = LatentAttention(cfg, rngs=rngs) if cfg.mla else Attention(cfg, rngs=rngs)
+        self.mlp = MoE(cfg, rngs=rngs) if cfg.is_moe_layer(layer) else MLP(cfg, rngs=rngs)
+
+    def __call__(self, x_BTD, mask: Mask, rope=None, cache_kv=None, end=None, dropout_key=None):
         keys = (None, None) if dropout_key is None else jax.random.split(dropout_key)
-        a_BTD, cache_kv = self.attn(self.norm_attn(x_BTD), mask, cache_kv, end)
-        x_BTD = x_BTD + dropout(a_BTD, self.dropout, keys[0])
-        x_BTD = x_BTD + dropout(self.mlp(self.norm_mlp(x_BTD)), self.dropout, keys[1])
-        return x_BTD, cache_kv
+        if self.window is not None:
+            mask = dataclasses.replace(mask, window=self.window)
+        attn = lambda h_BTD: self.attn(h_BTD, mask, rope, cache_kv, end)
+        x_BTD, cache_kv = self.residual(x_BTD, attn, self.norm_attn, self.post_attn, keys[0])
+        x_BTD, stats = self.residual(x_BTD, self.mlp, self.norm_mlp, self.post_mlp, keys[1])
+        return x_BTD, cache_kv, stats
+
+    def residual(self, x_BTD, sublayer, norm, post_norm, key):
+        """Apply one sub-layer as a residual branch; returns (new x, the sub-layer's extra output)."""
+        h_BTD = x_BTD if self.placement == "post" else norm(x_BTD)
+        out = sublayer(h_BTD)
+        h_BTD, extra = out if isinstance(out, tuple) else (out, None)
+        if post_norm is not None:
+            h_BTD = post_norm(h_BTD)
+        x_BTD = x_BTD + dropout(h_BTD, self.dropout, key)
+        return (norm(x_BTD) if self.placement == "post" else x_BTD), extra
 # --8<-- [end:block]
 
 
@@ -192,21 +166,46 @@ class GPT(nnx.Module):
 
     def __init__(self, cfg: Config, *, rngs: nnx.Rngs):
         self.cfg = cfg
-        self.wte_VD = _normal(rngs, cfg.init_std, cfg.vocab_size, cfg.d_model)
-        self.wpe_TD = _normal(rngs, cfg.init_std, cfg.context_len, cfg.d_model)
-        self.blocks = nnx.List([Block(cfg, rngs=rngs) for _ in range(cfg.n_layers)])
-        self.norm_out = LayerNorm(cfg)
+        self.wte_VD = normal_param(rngs, cfg.init_std, cfg.vocab_size, cfg.d_model)
+        self.wpe_TD = (normal_param(rngs, cfg.init_std, cfg.context_len, cfg.d_model)
+                       if cfg.position == "learned" else None)
+        self.blocks = nnx.List([Block(cfg, i, rngs=rngs) for i in range(cfg.n_layers)])
+        self.norm_out = Norm(cfg) if cfg.norm_placement != "post" else None
         self.lm_head_DV = (None if cfg.tie_embeddings
-                           else _normal(rngs, cfg.init_std, cfg.d_model, cfg.vocab_size))
+                           else normal_param(rngs, cfg.init_std, cfg.d_model, cfg.vocab_size))
 
-    def __call__(self, tokens_BT, *, dropout_key=None):
+    def __call__(self, tokens_BT, *, dropout_key=None, with_aux: bool = False):
+        """Logits for every position; with `with_aux`, also router statistics (`aux` below)."""
         B, T = tokens_BT.shape
         mask = causal_mask(B, T)
         x_BTD = self.embed(tokens_BT, mask.q_pos_BT, dropout_key)
+        x_BTD, _, aux = self.run_blocks(x_BTD, mask, None, None, dropout_key)
+        logits_BTV = self.unembed(x_BTD)
+        return (logits_BTV, aux) if with_aux else logits_BTV
+
+    def run_blocks(self, x_BTD, mask: Mask, cache, end, dropout_key=None):
+        """Every layer in turn. Returns x, the new per-layer caches, and router statistics:
+        `aux_loss` (mean load-balancing loss of the MoE layers) and `load_LE` (tokens per expert)."""
+        pos_BT = jnp.maximum(mask.q_pos_BT, 0)      # padding queries (-1) rotate as position 0
+        ropes = {local: self.rope(pos_BT, local) for local in (False, True)}
+        new_kv, loads, losses = [], [], []
         for i, block in enumerate(self.blocks):
             key = None if dropout_key is None else jax.random.fold_in(dropout_key, i + 1)
-            x_BTD, _ = block(x_BTD, mask, dropout_key=key)
-        return self.unembed(x_BTD)
+            kv = None if cache is None else (cache.k[i], cache.v[i])
+            x_BTD, kv, stats = block(x_BTD, mask, ropes[block.local], kv, end, key)
+            new_kv.append(kv)
+            if stats is not None:
+                loads.append(stats["load_E"])
+                losses.append(stats["aux_loss"])
+        aux = {"aux_loss": jnp.mean(jnp.stack(losses)) if losses else jnp.zeros(()),
+               "load_LE": jnp.stack(loads) if loads else jnp.zeros((0, 0), jnp.int32)}
+        return x_BTD, new_kv, aux
+
+    def rope(self, pos_BT, local: bool):
+        """cos/sin tables for global or local layers (None without rotary positions)."""
+        if self.cfg.position != "rope":
+            return None
+        return rope_table(pos_BT, *rope_frequencies(self.cfg, local))
 
     def step(self, tokens_BT, cache: KVCache, valid_BT=None):
         """Feed T new tokens per row through the model, reading and extending the cache.
@@ -221,22 +220,25 @@ class GPT(nnx.Module):
             cache.pos_BS, jnp.where(valid_BT, pos_BT, EMPTY), cache.end, 1)
         mask = Mask(jnp.where(valid_BT, pos_BT, -1), pos_BS)   # padding queries see nothing
         x_BTD = self.embed(tokens_BT, jnp.maximum(pos_BT, 0))
-        new_k, new_v = [], []
-        for block, k_BKSH, v_BKSH in zip(self.blocks, cache.k, cache.v):
-            x_BTD, (k_BKSH, v_BKSH) = block(x_BTD, mask, (k_BKSH, v_BKSH), cache.end)
-            new_k.append(k_BKSH)
-            new_v.append(v_BKSH)
-        cache = KVCache(tuple(new_k), tuple(new_v), pos_BS,
+        x_BTD, new_kv, _ = self.run_blocks(x_BTD, mask, cache, cache.end)
+        cache = KVCache(tuple(kv[0] for kv in new_kv), tuple(kv[1] for kv in new_kv), pos_BS,
                         cache.length_B + valid_BT.sum(1, dtype=jnp.int32), cache.end + T)
         return self.unembed(x_BTD), cache
 
     def embed(self, tokens_BT, pos_BT, dropout_key=None):
-        x_BTD = self.wte_VD[...][tokens_BT] + self.wpe_TD[...][pos_BT]
+        x_BTD = self.wte_VD[...][tokens_BT]
+        if self.cfg.embed_scale:       # Gemma: embeddings enter at the residual stream's scale
+            x_BTD = x_BTD * jnp.asarray(math.sqrt(self.cfg.d_model), x_BTD.dtype)
+        if self.wpe_TD is not None:
+            x_BTD = x_BTD + self.wpe_TD[...][pos_BT]
+        elif self.cfg.position == "sinusoidal":
+            x_BTD = x_BTD + sinusoidal_embedding(pos_BT, self.cfg.d_model).astype(x_BTD.dtype)
         return dropout(x_BTD, self.cfg.dropout, dropout_key)
 
     # --8<-- [start:unembed]
     def unembed(self, x_BTD):
-        x_BTD = self.norm_out(x_BTD)
+        if self.norm_out is not None:
+            x_BTD = self.norm_out(x_BTD)
         if self.lm_head_DV is None:   # tied: score each token by similarity to its embedding
             return dense(x_BTD, self.wte_VD[...].T)
         return dense(x_BTD, self.lm_head_DV[...])

@@ -26,7 +26,7 @@ from jax.sharding import PartitionSpec as P
 # Which axis of each weight is split across devices, by the weight's name (its dimension letters).
 # Heads (N, K) and MLP hidden units (F) are split; the model width D and embeddings are not.
 SPLIT_AXIS = {"wqkv_DKJH": 1, "bqkv_KJH": 0, "wo_NHD": 0, "w_in_DF": 1, "b_in_F": 0,
-              "w_out_FD": 0}
+              "w_up_DF": 1, "b_up_F": 0, "w_out_FD": 0}
 
 
 def device_mesh(axis: str = "x") -> Mesh | None:
