@@ -82,7 +82,8 @@ class Config:
     yarn_beta_slow: float = 1.0
     """YaRN: pairs turning fewer than this many times are fully interpolated."""
     yarn_mscale: float = 1.0
-    """YaRN: numerator coefficient of the cos/sin magnitude correction 0.1*m*ln(factor)+1."""
+    """YaRN: numerator coefficient of the cos/sin magnitude correction 0.1*m*ln(factor)+1
+    (used with yarn_mscale_all_dim; when either is 0 the plain 0.1*ln(factor)+1 applies)."""
     yarn_mscale_all_dim: float = 0.0
     """YaRN: denominator coefficient of that correction (0: use the plain formula)."""
     rope_local_theta: float | None = None
@@ -219,11 +220,11 @@ class Config:
             _check(self, name, lambda v: _is_int(v) and v >= 0, "an integer >= 0")
         for name in ("lr", "min_lr", "init_std", "norm_eps", "rope_theta", "rope_factor",
                      "rope_low_freq_factor", "rope_high_freq_factor", "yarn_beta_fast",
-                     "yarn_beta_slow", "yarn_mscale", "router_scale"):
+                     "yarn_beta_slow", "router_scale"):
             _check(self, name, lambda v: _is_number(v) and v > 0, "a number > 0")
         for name in ("rope_local_theta", "attn_scale"):
             _check(self, name, lambda v: v is None or (_is_number(v) and v > 0), "None or a number > 0")
-        for name in ("weight_decay", "grad_clip", "yarn_mscale_all_dim", "router_bias_rate",
+        for name in ("weight_decay", "grad_clip", "yarn_mscale", "yarn_mscale_all_dim", "router_bias_rate",
                      "aux_loss_coef"):
             _check(self, name, lambda v: _is_number(v) and v >= 0, "a number >= 0")
         for name in ("dropout", "beta1", "beta2"):
@@ -291,6 +292,21 @@ class Config:
     def qk_head_dim(self) -> int:
         """Width of one query/key head: head_dim, plus qk_rope_dim under MLA."""
         return self.head_dim + (self.qk_rope_dim or 0) if self.mla else self.head_dim
+
+    @classmethod
+    def from_hf(cls, source, **overrides: Any) -> Config:
+        """The Config of a Hugging Face model: a config dict, a config.json, or its directory.
+
+        Families: gpt2, llama, mistral, mixtral, qwen2, qwen3, qwen3_moe, gemma3_text,
+        deepseek_v3 (and kimi_k2, the same architecture). Errors name the field (hf_config.py).
+        """
+        from rawweights_jax.hf_config import config_from_hf
+        return config_from_hf(source, **overrides)
+
+    def to_hf(self) -> dict[str, Any]:
+        """This architecture as a Hugging Face config dict of the matching family."""
+        from rawweights_jax.hf_config import config_to_hf
+        return config_to_hf(self)
 
     def is_moe_layer(self, layer: int) -> bool:
         """Whether layer `layer` (from 0) has a mixture-of-experts MLP."""
