@@ -8,9 +8,11 @@
     python3 dev.py lock                 rewrite constraints.txt from the packages now in .venv
 
 Every command first makes sure `.venv` exists and holds the project (editable) with its `test`
-and `docs` extras, every package pinned by `constraints.txt`. The install is skipped when a
-stamp in `.venv` matches the hash of `pyproject.toml` and `constraints.txt`, so only the first
-run on a fresh clone (or after either file changes) pays for it.
+and `docs` extras, every package pinned by `constraints.txt`. With RAWWEIGHTS_HF=1 it also
+installs the `hf` extra (torch, transformers), so the parity tests run instead of skipping.
+The install is skipped when a stamp in `.venv` matches the hash of `pyproject.toml`,
+`constraints.txt` and the extras, so only the first run on a fresh clone (or after a change)
+pays for it.
 """
 
 from __future__ import annotations
@@ -42,8 +44,12 @@ def run(*cmd: str | Path, **kwargs) -> None:
         raise SystemExit(result.returncode)
 
 
+def extras() -> str:
+    return "test,docs,hf" if os.environ.get("RAWWEIGHTS_HF") == "1" else "test,docs"
+
+
 def stamp_value() -> str:
-    h = hashlib.sha256()
+    h = hashlib.sha256(extras().encode())
     for path in (ROOT / "pyproject.toml", CONSTRAINTS):
         h.update(path.read_bytes() if path.exists() else b"missing")
     return h.hexdigest()
@@ -66,8 +72,9 @@ def ensure_venv() -> None:
         return
     if not CONSTRAINTS.exists():
         raise SystemExit("dev.py: constraints.txt is missing; restore it from git (or run `python3 dev.py lock`)")
-    say("installing the project and its test/docs extras, pinned by constraints.txt")
-    run(PYTHON, "-m", "pip", "install", "--disable-pip-version-check", "-c", CONSTRAINTS, "-e", ".[test,docs]")
+    say(f"installing the project and its extras [{extras()}], pinned by constraints.txt")
+    run(PYTHON, "-m", "pip", "install", "--disable-pip-version-check", "-c", CONSTRAINTS,
+        "-e", f".[{extras()}]")
     STAMP.write_text(stamp_value() + "\n")
 
 
@@ -83,10 +90,13 @@ def lock() -> None:
     """Write constraints.txt: every installed distribution but the project itself, pinned."""
     out = subprocess.run([str(PYTHON), "-m", "pip", "list", "--format=freeze", "--exclude-editable",
                           "--disable-pip-version-check"], capture_output=True, text=True, check=True).stdout
-    pins = sorted((line for line in out.splitlines()
+    # A local build label (torch's "+cpu") is dropped: "torch==2.13.0" still matches that
+    # build where it is on disk, and means the registry's 2.13.0 elsewhere.
+    pins = sorted((line.split("+")[0] for line in out.splitlines()
                    if "==" in line and line.split("==")[0].lower() not in UNPINNED), key=str.lower)
     header = ("# Every package of the dev environment, pinned (python3 dev.py lock rewrites this file).\n"
-              "# dev.py installs with `pip install -c constraints.txt -e .[test,docs]`.\n")
+              "# dev.py installs with `pip install -c constraints.txt -e .[test,docs]` (plus `hf` when\n"
+              "# RAWWEIGHTS_HF=1).\n")
     CONSTRAINTS.write_text(header + "\n".join(pins) + "\n")
     STAMP.write_text(stamp_value() + "\n")
     say(f"wrote {len(pins)} pins to constraints.txt")
