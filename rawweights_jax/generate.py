@@ -74,7 +74,10 @@ def _generate_cached(graphdef, params, tokens_BP, valid_BP, key, *, n_new: int,
                      sampling: Sampling, with_logits: bool = False):
     model = nnx.merge(graphdef, params)
     B = tokens_BP.shape[0]
-    cache = KVCache.empty(model.cfg, B, model.cfg.context_len, params_dtype(params))
+    # Slots for the prompt and every new token, never more than the context: a model with a
+    # 128k-token context does not allocate a 128k-slot cache for a short answer.
+    slots = min(model.cfg.context_len, -(-(tokens_BP.shape[1] + n_new) // PAD_MULTIPLE) * PAD_MULTIPLE)
+    cache = KVCache.empty(model.cfg, B, slots, params_dtype(params))
     logits_BPV, cache = model.step(tokens_BP, cache, valid_BP)          # prefill
     logits_BV = logits_BPV[:, -1]
     out_BN = jnp.zeros((B, n_new), jnp.int32)
@@ -178,7 +181,8 @@ def _uncached(graphdef, params, rows, max_new_tokens, key, sampling, ctx):
     if longest + max_new_tokens > ctx:
         raise ValueError(f"uncached generation is limited to the context: prompt ({longest}) + "
                          f"max_new_tokens ({max_new_tokens}) > context_len ({ctx})")
-    buf_BT = np.zeros((len(rows), ctx), np.int32)
+    width = min(ctx, -(-(longest + max_new_tokens) // PAD_MULTIPLE) * PAD_MULTIPLE)
+    buf_BT = np.zeros((len(rows), width), np.int32)
     for b, row in enumerate(rows):
         buf_BT[b, :len(row)] = row
     len_B = jnp.asarray([len(r) for r in rows], jnp.int32)

@@ -105,6 +105,8 @@ class Trainer:
     def __init__(self, cfg: Config, graphdef: nnx.GraphDef, data: Dataset):
         self.cfg, self.graphdef = cfg, graphdef
         self.optimizer = self.make_optimizer()
+        n_moe = sum(cfg.is_moe_layer(i) for i in range(cfg.n_layers))
+        self.load_shape = (n_moe, cfg.n_experts) if n_moe else (0, 0)
         self.batch_sharding = _batch_sharding(cfg.batch_size)
         self.train_N = self.place(jnp.asarray(data.train_N))  # each split lives on the device(s)
         self.val_N = self.place(jnp.asarray(data.val_N))
@@ -140,29 +142,48 @@ class Trainer:
 
     # --8<-- [start:step]
     def loss(self, params, x_BT, y_BT, dropout_key):
+        """The cross-entropy alone (what evaluation reports)."""
+        return self.loss_and_aux(params, x_BT, y_BT, dropout_key)[1][0]
+
+    def loss_and_aux(self, params, x_BT, y_BT, dropout_key):
+        """(what the gradient descends, (cross-entropy, tokens per expert of each MoE layer))."""
         if self.cfg.compute_dtype == "bfloat16":   # bf16 math, float32 master weights
             params = jax.tree.map(lambda p: p.astype(jnp.bfloat16), params)
-        logits_BTV = self.model(params)(x_BT, dropout_key=dropout_key)
-        return cross_entropy(logits_BTV, y_BT)
+        logits_BTV, aux = self.model(params)(x_BT, dropout_key=dropout_key, with_aux=True)
+        ce = cross_entropy(logits_BTV, y_BT)
+        # Mixture of experts: a small extra loss pushes the router to spread tokens evenly.
+        return ce + self.cfg.aux_loss_coef * aux["aux_loss"], (ce, aux["load_LE"])
 
     def _one_step(self, data_N, state: TrainState, _):
         cfg = self.cfg
         key = jax.random.fold_in(jax.random.wrap_key_data(state.key), state.step)
 
-        def micro_batch(grads, i):      # gradient accumulation: average over micro-batches
+        def micro_batch(carry, i):      # gradient accumulation: average over micro-batches
+            grads, load_LE = carry
             batch_key, dropout_key = jax.random.split(jax.random.fold_in(key, i))
             x_BT, y_BT = self.shard(*sample_batch(data_N, batch_key, cfg.batch_size, cfg.context_len))
-            loss, g = jax.value_and_grad(self.loss)(
+            (_, (loss, load)), g = jax.value_and_grad(self.loss_and_aux, has_aux=True)(
                 state.params, x_BT, y_BT, dropout_key if cfg.dropout > 0 else None)
-            return jax.tree.map(lambda a, b: a + b / cfg.grad_accum, grads, g), loss
+            return (jax.tree.map(lambda a, b: a + b / cfg.grad_accum, grads, g), load_LE + load), loss
 
-        zeros = jax.tree.map(jnp.zeros_like, state.params)
-        grads, losses = jax.lax.scan(micro_batch, zeros, jnp.arange(cfg.grad_accum))
+        zeros = jax.tree.map(jnp.zeros_like, state.params), jnp.zeros(self.load_shape, jnp.int32)
+        (grads, load_LE), losses = jax.lax.scan(micro_batch, zeros, jnp.arange(cfg.grad_accum))
         updates, opt_state = self.optimizer.update(grads, state.opt_state, state.params)
         params = optax.apply_updates(state.params, updates)
+        if cfg.router_bias and cfg.router_bias_rate > 0:   # DeepSeek-V3's balancing by bias
+            params = self.nudge_router_bias(params, load_LE)
         metrics = {"loss": losses.mean(), "grad_norm": optax.tree.norm(grads),
                    "lr": learning_rate(cfg, state.step)}
         return TrainState(params, opt_state, state.step + 1, state.key), metrics
+
+    def nudge_router_bias(self, params, load_LE):
+        """Raise each underloaded expert's choice bias by router_bias_rate, lower overloaded ones."""
+        model = self.model(params)
+        moe_blocks = [b.mlp for b in model.blocks if getattr(b.mlp, "bias_E", None) is not None]
+        for moe, load_E in zip(moe_blocks, load_LE):
+            load_E = load_E.astype(jnp.float32)
+            moe.bias_E[...] = moe.bias_E[...] + self.cfg.router_bias_rate * jnp.sign(load_E.mean() - load_E)
+        return nnx.state(model, nnx.Param)
 
     def _run_steps(self, state: TrainState, data_N, n_steps: int):
         """`n_steps` optimizer steps in one compiled call; per-step metrics stacked."""
