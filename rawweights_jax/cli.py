@@ -68,6 +68,12 @@ def _build_parser() -> argparse.ArgumentParser:
     b.add_argument("--preset", default="shakespeare-char", choices=sorted(PRESETS), metavar="NAME")
     b.add_argument("--lengths", default="64,128,255", help="generated lengths (comma-separated)")
     b.add_argument("--json", action="store_true", help="print one JSON object")
+    b = bench.add_parser("arch", help="train and decode speed: GPT-2, Llama and MoE CPU presets")
+    b.add_argument("--iters", type=_positive_int, default=300, help="training steps per preset")
+    b.add_argument("--json", action="store_true", help="print one JSON object")
+    b = bench.add_parser("moe", help="one MoE layer: sorted dispatch vs the dense reference")
+    b.add_argument("--tokens", default="768,8", help="tokens per batch (comma-separated)")
+    b.add_argument("--json", action="store_true", help="print one JSON object")
     b = bench.add_parser("attention", help="time and memory of each attention backend")
     b.add_argument("--lengths", default="256,512,1024,2048,4096,8192")
     b.add_argument("--backends", default="naive,xla,blockwise,pallas")
@@ -130,6 +136,12 @@ def _bench(args) -> None:
         result = bench.bench_train(args.preset, args.max_iters, quiet=args.json)
     elif args.bench == "decode":
         result = bench.bench_decode(args.preset, _lengths(args.lengths), quiet=args.json)
+    elif args.bench in ("arch", "moe"):
+        from rawweights_jax import bench_arch
+        if args.bench == "arch":
+            result = bench_arch.bench_arch(iters=args.iters, quiet=args.json)
+        else:
+            result = bench_arch.bench_moe(_lengths(args.tokens), quiet=args.json)
     else:
         backends = [b.strip() for b in args.backends.split(",") if b.strip()]
         result = bench.bench_attention(_lengths(args.lengths), backends, quiet=args.json)
