@@ -2,7 +2,8 @@
 
     rawweights train --preset shakespeare-char-cpu --out out/cpu
     rawweights generate --ckpt out/cpu --prompt "ROMEO:" --max-new-tokens 300
-    rawweights bench train|decode|attention [--json]
+    rawweights bench train|decode|attention|arch|moe [--json]
+    rawweights inspect llama-3.1-8b deepseek-v3 path/to/config.json [--context N] [--json]
 
 Bad input (an unknown preset, a missing or damaged checkpoint, a character the model never saw)
 prints one line naming the problem and exits with status 2; no traceback.
@@ -68,6 +69,15 @@ def _build_parser() -> argparse.ArgumentParser:
     b.add_argument("--preset", default="shakespeare-char", choices=sorted(PRESETS), metavar="NAME")
     b.add_argument("--lengths", default="64,128,255", help="generated lengths (comma-separated)")
     b.add_argument("--json", action="store_true", help="print one JSON object")
+    p = sub.add_parser("inspect", help="parameters, KV cache, FLOPs and memory of model configs")
+    p.add_argument("configs", nargs="+", metavar="CONFIG",
+                   help="a config.json (or its folder), a shipped model name, or a preset")
+    p.add_argument("--context", type=_positive_int, default=8192, help="tokens of context (8192)")
+    p.add_argument("--batch", type=_positive_int, default=1, help="sequences at once (1)")
+    p.add_argument("--dtype", default="bf16", choices=["fp32", "bf16", "fp16", "fp8", "int8", "int4"],
+                   help="bytes per weight and cache entry (bf16)")
+    p.add_argument("--json", action="store_true", help="one JSON object per config")
+
     b = bench.add_parser("arch", help="train and decode speed: GPT-2, Llama and MoE CPU presets")
     b.add_argument("--iters", type=_positive_int, default=300, help="training steps per preset")
     b.add_argument("--json", action="store_true", help="print one JSON object")
@@ -149,6 +159,11 @@ def _bench(args) -> None:
         print(json.dumps(result))
 
 
+def _inspect(args) -> None:
+    from rawweights_jax.inspector import run
+    print(run(args.configs, args.context, args.batch, args.dtype, args.json))
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _build_parser().parse_args(argv)
     if args.command in ("train", "generate") or (args.command == "bench" and args.bench != "attention"):
@@ -158,7 +173,8 @@ def main(argv: list[str] | None = None) -> int:
     from rawweights_jax.data import DataError
 
     try:
-        {"train": _train, "generate": _generate, "bench": _bench}[args.command](args)
+        {"train": _train, "generate": _generate, "bench": _bench,
+         "inspect": _inspect}[args.command](args)
     except (ValueError, DataError, CheckpointError, OSError) as err:
         print(f"rawweights {args.command}: error: {err}", file=sys.stderr)
         return 2
