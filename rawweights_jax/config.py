@@ -265,6 +265,8 @@ class Config:
                  f"head_dim={self.head_dim} (only latent attention has other value widths)")
         if self.mla and self.qk_rope_dim is None:
             _bad("qk_rope_dim", None, "a positive integer, since kv_lora_rank is set (MLA)")
+        if self.mla and "local" in kinds:
+            _bad("layer_kinds", kinds, "all 'global' under multi-head latent attention")
         if self.mla and self.position != "rope":
             _bad("position", self.position, "'rope' under multi-head latent attention")
         if self.n_experts:

@@ -50,22 +50,46 @@ class KVCache(NamedTuple):
     window). `length_B` counts the real (non-padding) tokens of each row: the position the next
     token will take. Under multi-head latent attention a layer's `k` holds the latent and rotary
     key, [B, 1, S, C + R], and its `v` is empty: values are read from the latent (mla.py).
+
+    A sliding-window ('local') layer never looks further back than its window W, so it keeps
+    only W slots, used as a ring: the token at position p lives in slot p mod W, overwriting
+    the one W positions before it. `ring_pos_BW` holds the positions in those slots. However
+    long the text grows, a local layer's cache stays W tokens long (Mistral, Gemma 3).
     """
 
-    k: tuple[jax.Array, ...]   # per layer: k_BKSH
-    v: tuple[jax.Array, ...]   # per layer: v_BKSH
+    k: tuple[jax.Array, ...]   # per layer: k_BKSH (local layers: k_BKWH)
+    v: tuple[jax.Array, ...]   # per layer: v_BKSH (local layers: v_BKWH)
     pos_BS: jax.Array          # int32
+    ring_pos_BW: jax.Array     # int32: positions in the local layers' ring slots
     length_B: jax.Array        # int32
     end: jax.Array             # int32 scalar: next slot to write
 
     @classmethod
     def empty(cls, cfg: Config, batch: int, slots: int, dtype=jnp.float32) -> KVCache:
         (K, Hk), (Kv, Hv) = cache_widths(cfg)
-        ks = tuple(jnp.zeros((batch, K, slots, Hk), dtype) for _ in range(cfg.n_layers))
-        vs = tuple(jnp.zeros((batch, Kv, slots, Hv), dtype) for _ in range(cfg.n_layers))
+        W = ring_slots(cfg, slots)
+        size = lambda kind: W if kind == "local" else slots
+        ks = tuple(jnp.zeros((batch, K, size(kind), Hk), dtype) for kind in cfg.layer_kinds)
+        vs = tuple(jnp.zeros((batch, Kv, size(kind), Hv), dtype) for kind in cfg.layer_kinds)
         return cls(ks, vs, jnp.full((batch, slots), EMPTY, jnp.int32),
+                   jnp.full((batch, W), EMPTY, jnp.int32),
                    jnp.zeros((batch,), jnp.int32), jnp.zeros((), jnp.int32))
 # --8<-- [end:kvcache]
+
+
+def ring_slots(cfg: Config, slots: int) -> int:
+    """Slots of a local layer's ring: its window (0 without local layers), at most `slots`."""
+    return min(cfg.sliding_window, slots) if "local" in cfg.layer_kinds else 0
+
+
+def ring_write(buf_BKWH, new_BTKH, slot_BT):
+    """Write each new token into its ring slot; a slot index >= W (padding, or a token already
+    pushed out of the window by a later one in the same chunk) writes nothing."""
+    B, T, K, _ = new_BTKH.shape
+    b_BKT = jnp.arange(B)[:, None, None]
+    k_BKT = jnp.arange(K)[None, :, None]
+    return buf_BKWH.at[b_BKT, k_BKT, slot_BT[:, None, :]].set(
+        new_BTKH.transpose(0, 2, 1, 3).astype(buf_BKWH.dtype), mode="drop")
 
 
 def cache_widths(cfg: Config) -> tuple[tuple[int, int], tuple[int, int]]:
@@ -80,8 +104,9 @@ def cache_widths(cfg: Config) -> tuple[tuple[int, int], tuple[int, int]]:
 class Attention(nnx.Module):
     """Multi-head, grouped-query or multi-query causal self-attention with an optional KV cache."""
 
-    def __init__(self, cfg: Config, *, rngs: nnx.Rngs):
+    def __init__(self, cfg: Config, local: bool = False, *, rngs: nnx.Rngs):
         D, N, K, H = cfg.d_model, cfg.n_heads, cfg.n_kv_heads, cfg.head_dim
+        self.local = local                   # sliding-window layer: its cache is a ring
         out_std = cfg.init_std / math.sqrt(2 * cfg.n_layers)   # residual branches start small
         # Queries, keys and values in one matrix, grouped by key/value head: for each of the K
         # groups, its G = N/K query heads, then its key head, then its value head (J = G + 2).
@@ -110,6 +135,10 @@ class Attention(nnx.Module):
             q_BTNH, k_BTKH = apply_rope(q_BTNH, rope), apply_rope(k_BTKH, rope)
         if cache_kv is None:                 # training / full recompute: keys are the inputs
             k_BSKH, v_BSKH = k_BTKH, v_BTKH
+        elif self.local:                     # ring of W slots: old window + new tokens, then write
+            k_BSKH, v_BSKH = (jnp.concatenate([c_BKWH.transpose(0, 2, 1, 3), new_BTKH], axis=1)
+                              for c_BKWH, new_BTKH in zip(cache_kv, (k_BTKH, v_BTKH)))
+            cache_kv = ring_write(cache_kv[0], k_BTKH, end), ring_write(cache_kv[1], v_BTKH, end)
         else:                                # write the T new slots at `end`; shapes stay static
             cache_kv = cache_write(cache_kv[0], k_BTKH, end), cache_write(cache_kv[1], v_BTKH, end)
             k_BSKH, v_BSKH = (c_BKSH.transpose(0, 2, 1, 3) for c_BKSH in cache_kv)
@@ -136,7 +165,8 @@ class Block(nnx.Module):
         self.norm_attn, self.norm_mlp = Norm(cfg), Norm(cfg)
         self.post_attn = Norm(cfg) if self.placement == "sandwich" else None
         self.post_mlp = Norm(cfg) if self.placement == "sandwich" else None
-        self.attn = LatentAttention(cfg, rngs=rngs) if cfg.mla else Attention(cfg, rngs=rngs)
+        self.attn = (LatentAttention(cfg, rngs=rngs) if cfg.mla
+                     else Attention(cfg, self.local, rngs=rngs))
         self.mlp = MoE(cfg, rngs=rngs) if cfg.is_moe_layer(layer) else MLP(cfg, rngs=rngs)
 
     def __call__(self, x_BTD, mask: Mask, rope=None, cache_kv=None, end=None, dropout_key=None):
@@ -179,20 +209,23 @@ class GPT(nnx.Module):
         B, T = tokens_BT.shape
         mask = causal_mask(B, T)
         x_BTD = self.embed(tokens_BT, mask.q_pos_BT, dropout_key)
-        x_BTD, _, aux = self.run_blocks(x_BTD, mask, None, None, dropout_key)
+        x_BTD, _, aux = self.run_blocks(x_BTD, {False: mask, True: mask}, None,
+                                        {False: None, True: None}, dropout_key)
         logits_BTV = self.unembed(x_BTD)
         return (logits_BTV, aux) if with_aux else logits_BTV
 
-    def run_blocks(self, x_BTD, mask: Mask, cache, end, dropout_key=None):
-        """Every layer in turn. Returns x, the new per-layer caches, and router statistics:
+    def run_blocks(self, x_BTD, masks: dict, cache, writes: dict, dropout_key=None):
+        """Every layer in turn. `masks` and `writes` (where new cache entries go) are keyed by
+        whether a layer is local. Returns x, the new per-layer caches, and router statistics:
         `aux_loss` (mean load-balancing loss of the MoE layers) and `load_LE` (tokens per expert)."""
-        pos_BT = jnp.maximum(mask.q_pos_BT, 0)      # padding queries (-1) rotate as position 0
+        pos_BT = jnp.maximum(masks[False].q_pos_BT, 0)   # padding queries (-1) rotate as 0
         ropes = {local: self.rope(pos_BT, local) for local in (False, True)}
         new_kv, loads, losses = [], [], []
         for i, block in enumerate(self.blocks):
             key = None if dropout_key is None else jax.random.fold_in(dropout_key, i + 1)
             kv = None if cache is None else (cache.k[i], cache.v[i])
-            x_BTD, kv, stats = block(x_BTD, mask, ropes[block.local], kv, end, key)
+            x_BTD, kv, stats = block(x_BTD, masks[block.local], ropes[block.local], kv,
+                                     writes[block.local], key)
             new_kv.append(kv)
             if stats is not None:
                 loads.append(stats["load_E"])
@@ -218,11 +251,24 @@ class GPT(nnx.Module):
         pos_BT = cache.length_B[:, None] + jnp.cumsum(valid_BT, axis=1, dtype=jnp.int32) - 1
         pos_BS = jax.lax.dynamic_update_slice_in_dim(
             cache.pos_BS, jnp.where(valid_BT, pos_BT, EMPTY), cache.end, 1)
-        mask = Mask(jnp.where(valid_BT, pos_BT, -1), pos_BS)   # padding queries see nothing
+        q_pos_BT = jnp.where(valid_BT, pos_BT, -1)            # padding queries see nothing
+        new_pos_BT = jnp.where(valid_BT, pos_BT, EMPTY)
+        # Local layers see their ring (before this chunk) followed by the chunk itself.
+        masks = {False: Mask(q_pos_BT, pos_BS),
+                 True: Mask(q_pos_BT, jnp.concatenate([cache.ring_pos_BW, new_pos_BT], axis=1))}
+        length_B = cache.length_B + valid_BT.sum(1, dtype=jnp.int32)
+        W = cache.ring_pos_BW.shape[1]
+        if W:   # slot p mod W; only the last W tokens of the chunk are kept
+            kept_BT = valid_BT & (pos_BT >= length_B[:, None] - W)
+            slot_BT = jnp.where(kept_BT, pos_BT % W, W)
+            ring_pos_BW = cache.ring_pos_BW.at[jnp.arange(B)[:, None], slot_BT].set(
+                new_pos_BT, mode="drop")
+        else:
+            slot_BT, ring_pos_BW = None, cache.ring_pos_BW
         x_BTD = self.embed(tokens_BT, jnp.maximum(pos_BT, 0))
-        x_BTD, new_kv, _ = self.run_blocks(x_BTD, mask, cache, cache.end)
+        x_BTD, new_kv, _ = self.run_blocks(x_BTD, masks, cache, {False: cache.end, True: slot_BT})
         cache = KVCache(tuple(kv[0] for kv in new_kv), tuple(kv[1] for kv in new_kv), pos_BS,
-                        cache.length_B + valid_BT.sum(1, dtype=jnp.int32), cache.end + T)
+                        ring_pos_BW, length_B, cache.end + T)
         return self.unembed(x_BTD), cache
 
     def embed(self, tokens_BT, pos_BT, dropout_key=None):

@@ -162,3 +162,15 @@ def test_padding_rows_and_causal_mask_positions_for_rope():
     alone = [generate(model, [p], 6, temperature=0)[0] for p in (short, long)]
     assert batched == alone                 # left padding takes no position, rotates nothing
     assert causal_mask(1, 4).q_pos_BT.tolist() == [[0, 1, 2, 3]]
+
+
+def test_local_layers_keep_only_their_window():
+    from rawweights_jax.model import KVCache
+    cfg = tiny_config("gemma3_text")          # local, global, local with window 5
+    cache = KVCache.empty(cfg, batch=2, slots=64)
+    assert [k.shape[2] for k in cache.k] == [5, 64, 5]
+    model = init_model(cfg)
+    prompt = list(range(3, 30))               # prefill 27 tokens into 5-slot rings, then decode
+    tokens, seen = cached_logits(model, prompt, 30)
+    full = model(jnp.asarray([prompt + np.asarray(tokens).tolist()]))
+    np.testing.assert_allclose(seen, full[0, len(prompt) - 1:-1], atol=1e-4)
