@@ -76,6 +76,8 @@ def config_from_hf(source: dict | str | Path, **overrides: Any) -> Config:
     """Our Config for a Hugging Face config (dict, file or directory); `overrides` win."""
     hf = read_hf_config(source)
     r = _Reader(hf)
+    if r.family is None:
+        raise HFConfigError("config has no 'model_type' field: is it a Hugging Face config.json?")
     if r.family not in FAMILIES:
         raise HFConfigError(f"model_type={r.family!r} is not supported: expected one of "
                             + ", ".join(FAMILIES))
@@ -99,6 +101,7 @@ def _gpt2(r: _Reader) -> dict[str, Any]:
                 position="learned", norm="layernorm", mlp="gelu")
 
 
+# --8<-- [start:decoder]
 def _decoder(r: _Reader) -> dict[str, Any]:
     """Llama and its descendants: RMSNorm, RoPE, gated MLP, and each family's additions."""
     fam = "deepseek_v3" if r.family == "kimi_k2" else r.family
@@ -139,6 +142,7 @@ def _decoder(r: _Reader) -> dict[str, Any]:
     if fam == "deepseek_v3":
         f.update(_deepseek(r, f))
     return f
+# --8<-- [end:decoder]
 
 
 def _layer_kinds(r: _Reader, fam: str, n_layers: int) -> dict[str, Any]:

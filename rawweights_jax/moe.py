@@ -123,6 +123,7 @@ def dispatch_dense(kind: str, x_ND, weights_NK, experts_NK, w_in_EDF, w_up_EDF, 
 DISPATCH = {"sorted": dispatch_sorted, "dense": dispatch_dense}
 
 
+# --8<-- [start:moe_layer]
 class MoE(nnx.Module):
     """Router, routed experts and shared experts of one layer; returns (out, router stats)."""
 
@@ -151,11 +152,14 @@ class MoE(nnx.Module):
         if self.shared is not None:
             out_BTD = out_BTD + self.shared(x_BTD)
         return out_BTD, {"load_E": load_E, "aux_loss": balance_loss(scores_NE, load_E)}
+# --8<-- [end:moe_layer]
 
 
+# --8<-- [start:balance]
 def balance_loss(scores_NE, load_E):
     """E * sum_e f_e * P_e: smallest (1) when assignments and score mass are spread evenly."""
     E = scores_NE.shape[-1]
     share_NE = scores_NE / scores_NE.sum(-1, keepdims=True)
     f_E = load_E.astype(jnp.float32) / jnp.maximum(load_E.sum(), 1)
     return E * jnp.sum(jax.lax.stop_gradient(f_E) * share_NE.mean(0))
+# --8<-- [end:balance]
