@@ -32,15 +32,14 @@ def resolve(name: str) -> tuple[str, Config]:
 
 def human(n: float, unit: str = "") -> str:
     """1234567 -> '1.23M': three significant digits and an SI (or binary, for bytes) prefix."""
-    if unit == "B":
-        for prefix in ("", "Ki", "Mi", "Gi", "Ti", "Pi"):
-            if abs(n) < 1024 or prefix == "Pi":
-                return f"{n:.3g} {prefix}B"
-            n /= 1024
-    for prefix in ("", "K", "M", "B", "T"):
-        if abs(n) < 1000 or prefix == "T":
-            return f"{n:.3g}{prefix}{unit}"
-        n /= 1000
+    base, prefixes = (1024, ("", "Ki", "Mi", "Gi", "Ti", "Pi")) if unit == "B" else (
+        1000, ("", "K", "M", "B", "T"))
+    for prefix in prefixes:
+        # compare the *rounded* value, so 999.96M becomes 1B rather than '1e+03M' (and 1,000
+        # to 1,023 KiB, which three digits cannot show, become 0.98 to 1 MiB)
+        if abs(float(f"{n:.3g}")) < 1000 or prefix == prefixes[-1]:
+            return f"{n:.3g} {prefix}B" if unit == "B" else f"{n:.3g}{prefix}{unit}"
+        n /= base
     return str(n)
 
 
