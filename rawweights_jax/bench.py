@@ -218,12 +218,14 @@ def bench_attention(lengths=(256, 512, 1024, 2048, 4096, 8192),
             if name == "pallas" and on_cpu:
                 rows.append({"backend": name, "T": T, "skipped": "interpret mode only on CPU"})
                 continue
+            # --8<-- [start:attention_measure]
             loss = lambda q, k, v, name=name: attend(q, k, v, mask, name).sum()
             fn = jax.jit(jax.value_and_grad(loss, argnums=(0, 1, 2)))
             mem = fn.lower(q, k, v).compile().memory_analysis()
             peak = (mem.temp_size_in_bytes + mem.argument_size_in_bytes
                     + mem.output_size_in_bytes) if mem is not None else None
             seconds = _timeit(lambda: fn(q, k, v), 3 if T <= 2048 else 1)
+            # --8<-- [end:attention_measure]
             rows.append({"backend": name, "T": T, "ms": round(seconds * 1000, 2),
                          "peak_bytes": peak})
             if not quiet:

@@ -59,8 +59,10 @@ class Config:
     tie_embeddings: bool = True
     """Whether the output projection reuses the token embedding matrix (GPT-2 does)."""
     position: str = "learned"
-    """How positions enter: 'learned' absolute embeddings (GPT-2), fixed 'sinusoidal' ones
-    (the original Transformer), 'rope' rotations of queries and keys (Llama and after), 'none'."""
+    """How positions enter: 'learned' absolute embeddings (GPT-2; sequences are limited to
+    context_len), fixed 'sinusoidal' ones (the original Transformer; pair with embed_scale, as
+    it did, or the unit-size waves drown token embeddings of std init_std), 'rope' rotations of
+    queries and keys (Llama and after), 'none'."""
     rope_theta: float = 10000.0
     """RoPE base: pair i of a head turns by position * rope_theta**(-2i/rope_dim) radians."""
     rope_dim: int | None = None

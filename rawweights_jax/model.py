@@ -127,12 +127,14 @@ class Attention(nnx.Module):
         if self.bqkv_KJH is not None:
             qkv_BTKJH = qkv_BTKJH + self.bqkv_KJH[...]
         B, T, K, J, H = qkv_BTKJH.shape
+        # --8<-- [start:qk]
         q_BTNH = qkv_BTKJH[:, :, :, :J - 2].reshape(B, T, K * (J - 2), H)
         k_BTKH, v_BTKH = qkv_BTKJH[:, :, :, J - 2], qkv_BTKJH[:, :, :, J - 1]
         if self.q_norm is not None:
             q_BTNH, k_BTKH = self.q_norm(q_BTNH), self.k_norm(k_BTKH)
         if rope is not None:                 # rotate by position: scores see relative distance
             q_BTNH, k_BTKH = apply_rope(q_BTNH, rope), apply_rope(k_BTKH, rope)
+        # --8<-- [end:qk]
         if cache_kv is None:                 # training / full recompute: keys are the inputs
             k_BSKH, v_BSKH = k_BTKH, v_BTKH
         elif self.local:                     # ring of W slots: old window + new tokens, then write
@@ -207,6 +209,10 @@ class GPT(nnx.Module):
     def __call__(self, tokens_BT, *, dropout_key=None, with_aux: bool = False):
         """Logits for every position; with `with_aux`, also router statistics (`aux` below)."""
         B, T = tokens_BT.shape
+        if self.wpe_TD is not None and T > self.cfg.context_len:
+            # an index past the table would silently reuse its last row (JAX clamps indices)
+            raise ValueError(f"{T} tokens exceed the {self.cfg.context_len} learned positions "
+                             "(context_len); feed at most that many")
         mask = causal_mask(B, T)
         x_BTD = self.embed(tokens_BT, mask.q_pos_BT, dropout_key)
         x_BTD, _, aux = self.run_blocks(x_BTD, {False: mask, True: mask}, None,
@@ -271,6 +277,7 @@ class GPT(nnx.Module):
                         ring_pos_BW, length_B, cache.end + T)
         return self.unembed(x_BTD), cache
 
+    # --8<-- [start:embed]
     def embed(self, tokens_BT, pos_BT, dropout_key=None):
         x_BTD = self.wte_VD[...][tokens_BT]
         if self.cfg.embed_scale:       # Gemma: embeddings enter at the residual stream's scale
@@ -280,6 +287,7 @@ class GPT(nnx.Module):
         elif self.cfg.position == "sinusoidal":
             x_BTD = x_BTD + sinusoidal_embedding(pos_BT, self.cfg.d_model).astype(x_BTD.dtype)
         return dropout(x_BTD, self.cfg.dropout, dropout_key)
+    # --8<-- [end:embed]
 
     # --8<-- [start:unembed]
     def unembed(self, x_BTD):

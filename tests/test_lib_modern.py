@@ -174,3 +174,10 @@ def test_local_layers_keep_only_their_window():
     tokens, seen = cached_logits(model, prompt, 30)
     full = model(jnp.asarray([prompt + np.asarray(tokens).tolist()]))
     np.testing.assert_allclose(seen, full[0, len(prompt) - 1:-1], atol=1e-4)
+
+
+def test_learned_positions_refuse_longer_sequences():
+    model = init_model(Config(vocab_size=20, context_len=8, n_layers=1, n_heads=2, d_model=16))
+    with pytest.raises(ValueError, match="exceed the 8 learned positions"):
+        model(jnp.zeros((1, 9), jnp.int32))
+    assert model(jnp.zeros((1, 8), jnp.int32)).shape == (1, 8, 20)

@@ -1,0 +1,46 @@
+"""Gradient norm of every layer during training, for each normalisation and learning rate.
+
+Every 10 steps, the gradient of the loss on one fixed batch of 32 training sequences is
+taken with `jax.grad`, and the norm of each block's share of it (attention, MLP and norm
+weights of that layer) is kept (`_experiments.py`, `_layer_grad_norms`).
+
+Run on its own: python snippets/arch/norm_grads.py   (trains first if needed: about 1.5 min)
+"""
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from _experiments import NORM_LRS, NORMS, norm_runs
+
+runs = norm_runs()
+
+# --8<-- [start:layers]
+print("gradient norm per layer (layer 0 first) on the fixed batch")
+for lr in NORM_LRS:
+    print(f"peak learning rate {lr:g}")
+    for name in NORMS:
+        run = runs[f"{name} @ {lr:g}"]
+        at = dict(zip(run["probe_steps"], run["layer_grad_norms"]))
+        row = lambda s: " ".join(f"{g:7.4f}" for g in at[s])
+        print(f"  {name:31} step 0: {row(0)}   step 300: {row(300)}")
+# --8<-- [end:layers]
+
+fig, axes = plt.subplots(len(NORM_LRS), len(NORMS), figsize=(10, 4.6), sharex=True,
+                         sharey=True)
+for r, lr in enumerate(NORM_LRS):
+    for c, name in enumerate(NORMS):
+        run, ax = runs[f"{name} @ {lr:g}"], axes[r, c]
+        g_SL = np.maximum(np.array(run["layer_grad_norms"]), 1e-8)
+        for layer in range(g_SL.shape[1]):
+            ax.plot(run["probe_steps"], g_SL[:, layer], color=f"C{layer}",
+                    label=f"layer {layer}")
+        ax.set_yscale("log")
+        if r == 0:
+            ax.set_title(name.replace(" (", "\n("), fontsize=9)
+        if c == 0:
+            ax.set_ylabel(f"lr {lr:g}\ngradient norm")
+        if r == len(NORM_LRS) - 1:
+            ax.set_xlabel("step")
+axes[0, 0].legend(fontsize=7)
+fig.tight_layout()
+plt.show()

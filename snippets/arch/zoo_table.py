@@ -1,0 +1,58 @@
+"""Every shipped config, side by side: our parameter count against the publisher's, attention,
+KV cache and FLOPs per token. All of it arithmetic on the config.json (rawweights_jax.analysis).
+
+Run on its own: python snippets/arch/zoo_table.py
+"""
+
+import math
+
+from rawweights_jax.analysis import (flops_per_token, kv_bytes, param_counts, zoo_model,
+                                     zoo_names)
+from rawweights_jax.inspector import human
+
+CONTEXT = 32768
+
+# --8<-- [start:table]
+def n(x):                                        # 3 significant digits: 124M, 27.0B, 1.03T
+    for scale, unit in ((1e12, "T"), (1e9, "B"), (1e6, "M")):
+        v = float(f"{x / scale:.3g}")
+        if v >= 1:
+            return f"{v:.{max(0, 2 - int(math.log10(v)))}f}{unit}"
+    return f"{x:,.0f}"
+
+
+def stated(x):                                   # a published figure, as precise as stated
+    return f"{x / 1e12:g}T" if x >= 1e12 else f"{x / 1e9:g}B" if x >= 1e9 else f"{x / 1e6:g}M"
+
+
+def kind(cfg):                                   # the cache's shape, in a few letters
+    base = ("MLA" if cfg.mla else "MHA" if cfg.n_kv_heads == cfg.n_heads
+            else "MQA" if cfg.n_kv_heads == 1 else "GQA")
+    return base + (f"+SW{cfg.sliding_window}" if "local" in cfg.layer_kinds else "")
+
+
+models = sorted((zoo_model(key) for key in zoo_names()),
+                key=lambda z: param_counts(z.config)["total"])
+print(f"{'model':16} {'ours':>6} {'published':>9} {'diff':>8} {'active':>13} "
+      f"{'attention':>12} {'KV/token':>9} {'GFLOP/tok':>9}")
+for z in models:
+    cfg, c = z.config, param_counts(z.config)
+    reference = z.comparable_params or z.published_params     # Gemma 3: text tower only
+    diff = f"{(c['total'] - reference) / reference:+.2%}" + ("*" if z.comparable_params
+                                                              or z.precision else " ")
+    active = "" if z.published_active_params is None else (
+        f"{n(c['active'])}/{stated(z.published_active_params)}")
+    kv = kv_bytes(cfg, CONTEXT) / CONTEXT
+    gflops = flops_per_token(cfg, CONTEXT)["forward"] / 1e9
+    print(f"{z.key:16} {n(c['total']):>6} {stated(z.published_params):>9} {diff:>8} "
+          f"{active:>13} {kind(cfg):>12} {human(kv, 'B'):>9} {gflops:>9.1f}")
+print(f"\nactive: ours/published. KV and FLOPs: the last token of a {CONTEXT}-token "
+      "context, bf16.")
+for z in models:
+    if z.comparable_params:
+        print(f"* {z.key}: compared with {stated(z.comparable_params)}, the published figure for "
+              "what the config describes")
+    if z.precision:
+        print(f"* {z.key}: the published total is stated to +/- {stated(z.precision)}; "
+              f"ours is {n(param_counts(z.config)['total'] - z.published_params)} above it")
+# --8<-- [end:table]
