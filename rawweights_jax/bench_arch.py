@@ -26,6 +26,7 @@ ARCH_PRESETS = ("shakespeare-char-cpu", "llama-char-cpu", "moe-char-cpu")
 def bench_arch(presets=ARCH_PRESETS, iters: int = 300, new_tokens: int = 48,
                quiet: bool = False) -> dict:
     """Per preset: training ms/step and tokens/s, loss after `iters`, decode tokens/s."""
+    from rawweights_jax.analysis import param_counts
     from rawweights_jax.data import load_shakespeare
     from rawweights_jax.generate import generate
     from rawweights_jax.model import count_params
@@ -40,7 +41,7 @@ def bench_arch(presets=ARCH_PRESETS, iters: int = 300, new_tokens: int = 48,
         ms = float(np.median(cfg.tokens_per_iter / tps * 1000))
         model, row = result.model, {"preset": name, "params": count_params(result.model)}
         if cfg.n_experts:
-            row["active_params_per_token"] = _active_params(cfg, row["params"])
+            row["active_params_per_token"] = param_counts(cfg)["active"]
         row.update(train_ms_per_iter=round(ms, 3), train_tokens_per_second=round(cfg.tokens_per_iter / ms * 1000, 1),
                    val_loss_after=round(result.history["eval"][-1]["val_loss"], 4))
         for batch in (1, 8):
@@ -52,14 +53,6 @@ def bench_arch(presets=ARCH_PRESETS, iters: int = 300, new_tokens: int = 48,
             print("  " + ", ".join(f"{k}={v}" for k, v in row.items()), flush=True)
     return {"benchmark": "arch", "iters": iters, "decode_new_tokens": new_tokens, "runs": rows,
             **environment()}
-
-
-def _active_params(cfg, total: int) -> int:
-    """Parameters one token uses: all but the routed experts it is not sent to."""
-    gated = 3 if cfg.mlp != "gelu" else 2
-    n_moe = sum(cfg.is_moe_layer(i) for i in range(cfg.n_layers))
-    unused = n_moe * (cfg.n_experts - cfg.experts_per_token) * gated * cfg.d_model * cfg.d_expert
-    return total - unused
 
 
 def bench_moe(tokens=(768, 8), d_model: int = 128, d_expert: int = 128, n_experts: int = 8,

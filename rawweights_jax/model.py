@@ -225,7 +225,7 @@ class GPT(nnx.Module):
         whether a layer is local. Returns x, the new per-layer caches, and router statistics:
         `aux_loss` (mean load-balancing loss of the MoE layers) and `load_LE` (tokens per expert)."""
         pos_BT = jnp.maximum(masks[False].q_pos_BT, 0)   # padding queries (-1) rotate as 0
-        ropes = {local: self.rope(pos_BT, local) for local in (False, True)}
+        ropes = {local: self.rope(pos_BT, local) for local in {b.local for b in self.blocks}}
         new_kv, loads, losses = [], [], []
         for i, block in enumerate(self.blocks):
             key = None if dropout_key is None else jax.random.fold_in(dropout_key, i + 1)
