@@ -83,7 +83,7 @@ def param_counts(cfg: Config) -> dict[str, int]:
     embedding = cfg.vocab_size * cfg.d_model
     embedding += cfg.context_len * cfg.d_model if cfg.position == "learned" else 0
     lm_head = 0 if cfg.tie_embeddings else cfg.d_model * cfg.vocab_size
-    n_moe = sum(cfg.is_moe_layer(i) for i in range(cfg.n_layers))
+    n_moe = cfg.n_moe_layers
     attention = cfg.n_layers * attention_params(cfg)
     mlp = (cfg.n_layers - n_moe) * mlp_params(cfg, cfg.d_ff) + n_moe * moe_params(cfg)
     per_layer_norms = 4 if cfg.norm_placement == "sandwich" else 2
@@ -137,7 +137,7 @@ def matmul_flops_per_token(cfg: Config) -> int:
 
 def _vectors(cfg: Config) -> int:
     """Biases, QK-norm and latent-norm scales, router biases: parameters used elementwise."""
-    n_moe = sum(cfg.is_moe_layer(i) for i in range(cfg.n_layers))
+    n_moe = cfg.n_moe_layers
     per_layer = 0
     if cfg.mla:
         per_layer += cfg.kv_lora_rank + (cfg.q_lora_rank or 0)

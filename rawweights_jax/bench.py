@@ -9,7 +9,6 @@ Compilation is always excluded: each measured function runs once before it is ti
 from __future__ import annotations
 
 import datetime
-import math
 import platform
 import time
 from typing import Callable

@@ -91,6 +91,6 @@ def bench_moe(tokens=(768, 8), d_model: int = 128, d_expert: int = 128, n_expert
 
 
 def _sorted_rows(assignments: int, n_experts: int) -> int:
-    from rawweights_jax.moe import tile_rows
+    from rawweights_jax.moe import tile_count, tile_rows
     M = tile_rows(assignments, n_experts)
-    return (min(n_experts, assignments) + assignments // M) * M
+    return tile_count(assignments, n_experts, M) * M

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 ATTENTION_BACKENDS = ("auto", "naive", "xla", "blockwise", "pallas")
@@ -198,6 +198,9 @@ class Config:
     def __post_init__(self) -> None:
         if isinstance(self.layer_kinds, list):        # from JSON
             object.__setattr__(self, "layer_kinds", tuple(self.layer_kinds))
+        if (self.head_dim is None and _is_pos_int(self.d_model) and _is_pos_int(self.n_heads)
+                and self.d_model % self.n_heads):
+            _bad("d_model", self.d_model, f"a multiple of n_heads={self.n_heads} (or give head_dim)")
         for name, derive in _DERIVE.items():          # in order: later ones use earlier ones
             if getattr(self, name) is None:
                 try:
@@ -315,6 +318,11 @@ class Config:
     def is_moe_layer(self, layer: int) -> bool:
         """Whether layer `layer` (from 0) has a mixture-of-experts MLP."""
         return self.n_experts > 0 and layer >= self.dense_layers
+
+    @property
+    def n_moe_layers(self) -> int:
+        """How many layers have a mixture-of-experts MLP (the others keep a dense one)."""
+        return sum(self.is_moe_layer(i) for i in range(self.n_layers))
 
     # ----------------------------------------------------------------------------------
     @property

@@ -109,7 +109,7 @@ def _decoder(r: _Reader) -> dict[str, Any]:
     f = dict(vocab_size=r.need("vocab_size"), context_len=r.need("max_position_embeddings"),
              n_layers=r.need("num_hidden_layers"), n_heads=n_heads, d_model=d_model,
              n_kv_heads=r.get("num_key_value_heads", n_heads),
-             head_dim=r.get("head_dim", d_model // n_heads), d_ff=r.need("intermediate_size"),
+             head_dim=r.get("head_dim"), d_ff=r.need("intermediate_size"),
              norm="rmsnorm", norm_eps=r.get("rms_norm_eps", 1e-6), position="rope",
              tie_embeddings=r.get("tie_word_embeddings", fam == "gemma3_text"))
     if fam == "gemma3_text":
@@ -187,7 +187,7 @@ def _rope(r: _Reader, fam: str, f: dict[str, Any]) -> dict[str, Any]:
                            "rope_local_theta": local_theta}
     partial = params.get("partial_rotary_factor", r.get("partial_rotary_factor", 1.0))
     if partial != 1.0:
-        out["rope_dim"] = int(f["head_dim"] * partial)
+        out["rope_dim"] = int((f["head_dim"] or f["d_model"] // f["n_heads"]) * partial)
     if kind == "default":
         return out
     if kind not in ("linear", "llama3", "yarn"):

@@ -71,7 +71,7 @@ class LatentAttention(nnx.Module):
 
     def __call__(self, x_BTD, mask: Mask, rope, cache_kv=None, end=None):
         cfg = self.cfg
-        C, N = cfg.kv_lora_rank, cfg.n_heads
+        C = cfg.kv_lora_rank
         scale = cfg.attn_scale or cfg.qk_head_dim ** -0.5
         q_nope_BTNP, q_rope_BTNR = self.queries(x_BTD, rope)
         latent_BT1X = self.latent(x_BTD, rope)

@@ -29,8 +29,7 @@ from flax import nnx
 
 from rawweights_jax.attention import EMPTY, Mask, attend, causal_mask
 from rawweights_jax.config import Config
-from rawweights_jax.layers import (MLP, Norm, cache_write, dense, dropout, normal_param, value,
-                                   zeros_param)
+from rawweights_jax.layers import (MLP, Norm, cache_write, dense, dropout, normal_param, zeros_param)
 from rawweights_jax.mla import LatentAttention
 from rawweights_jax.moe import MoE
 from rawweights_jax.rope import apply_rope, rope_frequencies, rope_table, sinusoidal_embedding

@@ -76,13 +76,19 @@ def tile_rows(assignments: int, n_experts: int) -> int:
     return min(128, 2 ** int(math.log2(share)))
 
 
+def tile_count(assignments: int, n_experts: int, rows: int) -> int:
+    """Tiles enough for any routing: a full tile per `rows` assignments, plus at most one
+    partly filled tile per expert that received any (static, so shapes do not depend on it)."""
+    return min(n_experts, assignments) + assignments // rows
+
+
 # --8<-- [start:dispatch]
 def dispatch_sorted(kind: str, x_ND, weights_NK, experts_NK, w_in_EDF, w_up_EDF, w_out_EFD):
     """Each expert computes only the tokens routed to it: sort, tile, loop over tiles, combine."""
     N, K = experts_NK.shape
     E, A = w_in_EDF.shape[0], N * K
     M = tile_rows(A, E)
-    n_tiles = min(E, A) + A // M                   # enough for any routing (static shape)
+    n_tiles = tile_count(A, E, M)                           # static: enough for any routing
     expert_A = experts_NK.reshape(A)
     order_A = jnp.argsort(expert_A, stable=True)   # assignments grouped by expert
     sorted_expert_A = expert_A[order_A]

@@ -14,7 +14,6 @@ function of its Config, which is what makes a resumed run equal to an uninterrup
 from __future__ import annotations
 
 import functools
-import math
 import time
 from pathlib import Path
 from typing import Any, Callable, NamedTuple
@@ -105,8 +104,7 @@ class Trainer:
     def __init__(self, cfg: Config, graphdef: nnx.GraphDef, data: Dataset):
         self.cfg, self.graphdef = cfg, graphdef
         self.optimizer = self.make_optimizer()
-        n_moe = sum(cfg.is_moe_layer(i) for i in range(cfg.n_layers))
-        self.load_shape = (n_moe, cfg.n_experts) if n_moe else (0, 0)
+        self.load_shape = (cfg.n_moe_layers, cfg.n_experts) if cfg.n_moe_layers else (0, 0)
         self.batch_sharding = _batch_sharding(cfg.batch_size)
         self.train_N = self.place(jnp.asarray(data.train_N))  # each split lives on the device(s)
         self.val_N = self.place(jnp.asarray(data.val_N))
@@ -182,7 +180,8 @@ class Trainer:
         moe_blocks = [b.mlp for b in model.blocks if getattr(b.mlp, "bias_E", None) is not None]
         for moe, load_E in zip(moe_blocks, load_LE):
             load_E = load_E.astype(jnp.float32)
-            moe.bias_E[...] = moe.bias_E[...] + self.cfg.router_bias_rate * jnp.sign(load_E.mean() - load_E)
+            nudge_E = self.cfg.router_bias_rate * jnp.sign(load_E.mean() - load_E)
+            moe.bias_E[...] = moe.bias_E[...] + nudge_E
         return nnx.state(model, nnx.Param)
 
     def _run_steps(self, state: TrainState, data_N, n_steps: int):

@@ -47,7 +47,7 @@ def test_active_parameters_are_what_one_token_touches(family):
         name = str(path[-2].key) if hasattr(path[-2], "key") else ""
         if name.endswith("EDF") or name.endswith("EFD"):
             touched_experts += int((np.abs(np.asarray(g)).reshape(g.shape[0], -1).sum(1) > 0).sum())
-    n_moe = sum(cfg.is_moe_layer(i) for i in range(cfg.n_layers))
+    n_moe = cfg.n_moe_layers
     matrices = 3                                  # gate, up, down per expert
     assert touched_experts == n_moe * matrices * cfg.experts_per_token
     counts = param_counts(cfg)

@@ -4,7 +4,6 @@ the KV cache, and the same greedy tokens. Needs torch and transformers (the `hf`
 
 from __future__ import annotations
 
-import json
 
 import numpy as np
 import pytest

@@ -9,7 +9,6 @@ Run on its own: python snippets/arch/attn_bench.py   (about 40 s on a 2-core CPU
 """
 
 import jax
-import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import numpy as np
 

@@ -10,7 +10,6 @@ Run on its own: python snippets/robot/performance_snapshots.py  (trains the stud
 import re
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from _student import SNAPSHOT_STEPS, load_student

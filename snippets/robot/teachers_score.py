@@ -10,7 +10,6 @@ Run on its own: python snippets/robot/teachers_score.py  (trains the student fir
 import math
 
 import jax
-import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import numpy as np
 
