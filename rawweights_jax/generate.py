@@ -165,7 +165,11 @@ def generate(model: GPT, prompts, max_new_tokens: int, *, temperature: float = 1
         # what each row has so far, trimmed to leave room for at least half a context of new tokens
         keep = ctx // 2 if chunk else ctx - 1
         history = [(r + n)[-keep:] for r, n in zip(rows, new)]
-        width = min(-(-max(map(len, history)) // PAD_MULTIPLE) * PAD_MULTIPLE, keep)
+        longest = max(map(len, history))
+        width = min(-(-longest // PAD_MULTIPLE) * PAD_MULTIPLE, keep)
+        # Padding to a round width must not push a request that fits the context into a
+        # second chunk (a 1-token prompt padded to 32 leaves room for 224 new tokens, not 255).
+        width = max(longest, min(width, ctx - (max_new_tokens - len(new[0]))))
         n_new = min(max_new_tokens - len(new[0]), ctx - width)
         tokens_BP, valid_BP = _left_pad(history, width)
         out_BN, _ = _generate_cached(graphdef, params, tokens_BP, valid_BP,

@@ -68,3 +68,18 @@ def test_tensor_parallel_decoding_over_two_cpu_devices_gives_the_same_tokens():
         "result = generate(m, [[1, 2, 3], [4]], 40, temperature=0)")
     assert n_devices == 2
     assert tokens == generate(MODEL, [[1, 2, 3], [4]], 40, temperature=0)
+
+
+def test_a_request_that_fits_the_context_decodes_in_one_compiled_call(monkeypatch):
+    """Rounding a short prompt's padding up must not cost a second chunk (a re-prefill)."""
+    import rawweights_jax.generate as gen
+    calls = []
+    real = gen._generate_cached
+    monkeypatch.setattr(gen, "_generate_cached", lambda *a, **k: calls.append(k["n_new"]) or real(*a, **k))
+    ctx = MODEL.cfg.context_len
+    out = generate(MODEL, [[1]], ctx - 1, temperature=0)
+    assert calls == [ctx - 1] and len(out[0]) == ctx - 1
+    calls.clear()
+    assert out == generate(MODEL, [[1]], ctx - 1, temperature=0, use_cache=False)
+    out = generate(MODEL, [[1, 2, 3]], ctx, temperature=0)   # past the context: chunks
+    assert len(calls) == 2 and len(out[0]) == ctx

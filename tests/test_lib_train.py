@@ -76,6 +76,23 @@ def test_training_split_across_two_cpu_devices_gives_the_same_losses(tmp_path):
     single = train(tiny_config(max_iters=10), DATA, progress=None).history["loss"]
     np.testing.assert_allclose(losses, single, rtol=2e-5)
 
+def test_data_parallel_step_sums_all_gradients_in_one_collective():
+    """Each device's gradients cross over once per step, as one flat vector (train.py,
+    Trainer.gradients), not once per weight: the compiled step holds one all-reduce of the
+    whole gradient, plus one for the loss and expert loads."""
+    n_devices, found = on_two_cpu_devices(
+        "import re\nfrom rawweights_jax.train import Trainer, init_state\n"
+        "cfg = tiny_config()\ngraphdef, state = init_state(cfg)\n"
+        "trainer = Trainer(cfg, graphdef, tiny_data())\nstate = trainer.place(state)\n"
+        "hlo = trainer.run_steps.lower(state, trainer.train_N, 2).compile().as_text()\n"
+        "n_params = sum(x.size for x in jax.tree.leaves(state.params))\n"
+        "result = [n_params, re.findall(r'= \\(?(f32\\[\\d*\\])[^=]*? all-reduce\\(', hlo)]")
+    assert n_devices == 2
+    n_params, reduced = found
+    assert reduced.count(f"f32[{n_params}]") == 1, reduced
+    assert len(reduced) <= 2, reduced
+
+
 def test_vocabulary_larger_than_config_is_an_error():
     with pytest.raises(ValueError, match="distinct tokens but Config.vocab_size=5"):
         train(tiny_config(vocab_size=5), DATA, progress=None)
