@@ -105,7 +105,6 @@ class Trainer:
     def __init__(self, cfg: Config, graphdef: nnx.GraphDef, data: Dataset):
         self.cfg, self.graphdef = cfg, graphdef
         self.optimizer = self.make_optimizer()
-        self.load_shape = (cfg.n_moe_layers, cfg.n_experts) if cfg.n_moe_layers else (0, 0)
         self.batch_sharding = _batch_sharding(cfg.batch_size)
         self.train_N = self.place(jnp.asarray(data.train_N))  # each split lives on the device(s)
         self.val_N = self.place(jnp.asarray(data.val_N))
@@ -153,47 +152,52 @@ class Trainer:
         # Mixture of experts: a small extra loss pushes the router to spread tokens evenly.
         return ce + self.cfg.aux_loss_coef * aux["aux_loss"], (ce, aux["load_LE"])
 
-    def gradients(self, params, x_BT, y_BT, dropout_key):
-        """(gradient of the objective, cross-entropy, tokens per expert) for one batch.
+    def gradients(self, params, x_ABT, y_ABT, dropout_keys_A):
+        """Gradient of the objective averaged over A micro-batches (gradient accumulation),
+        with each micro-batch's cross-entropy [A] and the tokens per expert of each MoE layer.
 
-        On several devices (data parallelism, parallel.py) each device takes its slice of the
-        batch rows and the gradients are averaged in one `pmean` of a single flat vector.
-        XLA's own placement of that sum (GSPMD, from a sharding constraint on the batch) met
-        the devices once per weight: 27 rendezvous of the CPU threads a step, 3 ms of 34.
+        On several devices (data parallelism, parallel.py) each device takes its slice of every
+        micro-batch's rows, accumulates its own gradient, and the devices average theirs once
+        per step, in one `pmean` of a single flat vector. XLA's own placement of that sum
+        (GSPMD, from a sharding constraint on the batch) met the devices once per weight and
+        per micro-batch: 27 rendezvous of the CPU threads a step, 3 ms of 34.
         `check_vma=False`: the weights enter replicated, and each device's gradient stays its
         own until the explicit pmean (with the check on, JAX would psum them a second time).
         """
-        def local(params, x_BT, y_BT, dropout_key):
-            (_, (ce, load)), g = jax.value_and_grad(self.loss_and_aux, has_aux=True)(
-                params, x_BT, y_BT, dropout_key)
-            return g, ce, load
+        A = x_ABT.shape[0]
+
+        def accumulate(params, x_ABT, y_ABT, dropout_keys_A):
+            def micro_batch(grads, batch):
+                (_, (ce, load)), g = jax.value_and_grad(self.loss_and_aux, has_aux=True)(params, *batch)
+                return jax.tree.map(lambda a, b: a + b / A, grads, g), (ce, load)
+            zeros = jax.tree.map(jnp.zeros_like, params)
+            grads, (ce_A, load_ALE) = jax.lax.scan(micro_batch, zeros, (x_ABT, y_ABT, dropout_keys_A))
+            return grads, ce_A, load_ALE.sum(0)
         if self.batch_sharding is None:
-            return local(params, x_BT, y_BT, dropout_key)
+            return accumulate(params, x_ABT, y_ABT, dropout_keys_A)
         mesh, axis = self.batch_sharding.mesh, "data"
 
-        def on_each_device(params, x_BT, y_BT, dropout_key):
-            if dropout_key is not None:      # each slice of rows gets its own dropout masks
-                dropout_key = jax.random.fold_in(dropout_key, jax.lax.axis_index(axis))
-            g, ce, load = local(params, x_BT, y_BT, dropout_key)
-            flat, unflatten = jax.flatten_util.ravel_pytree(g)
-            return unflatten(jax.lax.pmean(flat, axis)), jax.lax.pmean(ce, axis), jax.lax.psum(load, axis)
-        return jax.shard_map(on_each_device, mesh=mesh, in_specs=(P(), P(axis), P(axis), P()),
-                             out_specs=(P(), P(), P()), check_vma=False)(params, x_BT, y_BT, dropout_key)
+        def on_each_device(params, x_ABT, y_ABT, dropout_keys_A):
+            if dropout_keys_A is not None:   # each slice of rows gets its own dropout masks
+                index = jax.lax.axis_index(axis)
+                dropout_keys_A = jax.vmap(lambda k: jax.random.fold_in(k, index))(dropout_keys_A)
+            grads, ce_A, load_LE = accumulate(params, x_ABT, y_ABT, dropout_keys_A)
+            flat, unflatten = jax.flatten_util.ravel_pytree(grads)
+            return (unflatten(jax.lax.pmean(flat, axis)), jax.lax.pmean(ce_A, axis),
+                    jax.lax.psum(load_LE, axis))
+        return jax.shard_map(on_each_device, mesh=mesh, in_specs=(P(), P(None, axis), P(None, axis), P()),
+                             out_specs=(P(), P(), P()), check_vma=False)(
+            params, x_ABT, y_ABT, dropout_keys_A)
 
     def _one_step(self, data_N, state: TrainState, _):
         cfg = self.cfg
         key = jax.random.fold_in(jax.random.wrap_key_data(state.key), state.step)
-
-        def micro_batch(carry, i):      # gradient accumulation: average over micro-batches
-            grads, load_LE = carry
-            batch_key, dropout_key = jax.random.split(jax.random.fold_in(key, i))
-            x_BT, y_BT = sample_batch(data_N, batch_key, cfg.batch_size, cfg.context_len)
-            g, loss, load = self.gradients(state.params, x_BT, y_BT,
-                                           dropout_key if cfg.dropout > 0 else None)
-            return (jax.tree.map(lambda a, b: a + b / cfg.grad_accum, grads, g), load_LE + load), loss
-
-        zeros = jax.tree.map(jnp.zeros_like, state.params), jnp.zeros(self.load_shape, jnp.int32)
-        (grads, load_LE), losses = jax.lax.scan(micro_batch, zeros, jnp.arange(cfg.grad_accum))
+        # micro-batch i draws its rows and its dropout masks from fold_in(key, i)
+        batch_keys_A, dropout_keys_A = jax.vmap(
+            lambda i: jax.random.split(jax.random.fold_in(key, i)), out_axes=1)(jnp.arange(cfg.grad_accum))
+        x_ABT, y_ABT = jax.vmap(lambda k: sample_batch(data_N, k, cfg.batch_size, cfg.context_len))(batch_keys_A)
+        grads, losses, load_LE = self.gradients(state.params, x_ABT, y_ABT,
+                                                dropout_keys_A if cfg.dropout > 0 else None)
         updates, opt_state = self.optimizer.update(grads, state.opt_state, state.params)
         params = optax.apply_updates(state.params, updates)
         if cfg.router_bias and cfg.router_bias_rate > 0:   # DeepSeek-V3's balancing by bias

@@ -78,19 +78,32 @@ def test_training_split_across_two_cpu_devices_gives_the_same_losses(tmp_path):
 
 def test_data_parallel_step_sums_all_gradients_in_one_collective():
     """Each device's gradients cross over once per step, as one flat vector (train.py,
-    Trainer.gradients), not once per weight: the compiled step holds one all-reduce of the
-    whole gradient, plus one for the loss and expert loads."""
+    Trainer.gradients), not once per weight nor per micro-batch: the compiled step of a run
+    with two micro-batches holds one all-reduce of the whole gradient, plus one for the loss
+    and expert loads."""
     n_devices, found = on_two_cpu_devices(
         "import re\nfrom rawweights_jax.train import Trainer, init_state\n"
-        "cfg = tiny_config()\ngraphdef, state = init_state(cfg)\n"
+        "cfg = tiny_config(grad_accum=2)\ngraphdef, state = init_state(cfg)\n"
         "trainer = Trainer(cfg, graphdef, tiny_data())\nstate = trainer.place(state)\n"
         "hlo = trainer.run_steps.lower(state, trainer.train_N, 2).compile().as_text()\n"
         "n_params = sum(x.size for x in jax.tree.leaves(state.params))\n"
-        "result = [n_params, re.findall(r'= \\(?(f32\\[\\d*\\])[^=]*? all-reduce\\(', hlo)]")
+        "def sums(jaxpr, loops=0):\n"   # (size, enclosing scans) of every cross-device sum
+        "    for e in jaxpr.eqns:\n"
+        "        if e.primitive.name.startswith('psum'):\n"
+        "            yield from ((v.aval.size, loops) for v in e.invars)\n"
+        "        for sub in e.params.values():\n"
+        "            sub = getattr(sub, 'jaxpr', sub)\n"
+        "            if hasattr(sub, 'eqns'):\n"
+        "                yield from sums(sub, loops + (e.primitive.name == 'scan'))\n"
+        "jaxpr = jax.make_jaxpr(trainer._run_steps, static_argnums=2)(state, trainer.train_N, 2)\n"
+        "result = [n_params, re.findall(r'= \\(?(f32\\[\\d*\\])[^=]*? all-reduce\\(', hlo),\n"
+        "          list(sums(jaxpr.jaxpr))]")
     assert n_devices == 2
-    n_params, reduced = found
+    n_params, reduced, summed = found
     assert reduced.count(f"f32[{n_params}]") == 1, reduced
     assert len(reduced) <= 2, reduced
+    # ... and that sum sits in the loop over steps only, not in the loop over micro-batches
+    assert [loops for size, loops in summed if size == n_params] == [1], summed
 
 
 def test_vocabulary_larger_than_config_is_an_error():
