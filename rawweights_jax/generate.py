@@ -169,8 +169,9 @@ def generate(model: GPT, prompts, max_new_tokens: int, *, temperature: float = 1
         width = min(-(-longest // PAD_MULTIPLE) * PAD_MULTIPLE, keep)
         # Padding to a round width must not push a request that fits the context into a
         # second chunk (a 1-token prompt padded to 32 leaves room for 224 new tokens, not 255).
-        width = max(longest, min(width, ctx - (max_new_tokens - len(new[0]))))
-        n_new = min(max_new_tokens - len(new[0]), ctx - width)
+        remaining = max_new_tokens - len(new[0])
+        width = max(longest, min(width, ctx - remaining))
+        n_new = min(remaining, ctx - width)
         tokens_BP, valid_BP = _left_pad(history, width)
         out_BN, _ = _generate_cached(graphdef, params, tokens_BP, valid_BP,
                                      jax.random.fold_in(key, chunk), n_new=n_new, sampling=sampling)
