@@ -83,3 +83,32 @@ def test_a_request_that_fits_the_context_decodes_in_one_compiled_call(monkeypatc
     assert out == generate(MODEL, [[1]], ctx - 1, temperature=0, use_cache=False)
     out = generate(MODEL, [[1, 2, 3]], ctx, temperature=0)   # past the context: chunks
     assert len(calls) == 2 and len(out[0]) == ctx
+
+
+def test_prompt_padding_widths():
+    from rawweights_jax.generate import PAD_MULTIPLE, pad_width
+    assert [pad_width(n) for n in (1, 2, 3, 5, 17, 31)] == [1, 2, 4, 8, 32, 32]
+    assert [pad_width(n) for n in (32, 33, 64, 65)] == [32, 64, 64, 96]
+    assert all(pad_width(n) >= n and pad_width(n) % min(pad_width(n), PAD_MULTIPLE) == 0
+               for n in range(1, 300))
+
+
+def test_split_weights_are_reused_until_a_weight_changes_or_dies():
+    """generate() keeps the weights' split copy between calls on the same arrays; a changed
+    weight gets a fresh split (and the tokens of the changed model); a dead model frees it."""
+    n_devices, result = on_two_cpu_devices(
+        "import gc\nfrom flax import nnx\nimport rawweights_jax.generate as gen\n"
+        "from rawweights_jax.model import init_model\n"
+        "m = init_model(tiny_config(context_len=32))\n"
+        "first = gen._sharded(nnx.split(m, nnx.Param)[1])\n"
+        "same = gen._sharded(nnx.split(m, nnx.Param)[1]) is first\n"
+        "before = gen.generate(m, [[1, 2]], 8, temperature=0)\n"
+        "m.wte_VD[...] = m.wte_VD[...][::-1]\n"
+        "fresh = gen._sharded(nnx.split(m, nnx.Param)[1]) is not first\n"
+        "after = gen.generate(m, [[1, 2]], 8, temperature=0)\n"
+        "twin = init_model(tiny_config(context_len=32)); twin.wte_VD[...] = m.wte_VD[...]\n"
+        "matches = gen.generate(twin, [[1, 2]], 8, temperature=0) == after\n"
+        "del m, twin, first; gc.collect()\n"
+        "result = [same, fresh, before != after, matches, not gen._shard_cache]")
+    assert n_devices == 2
+    assert result == [True, True, True, True, True]
