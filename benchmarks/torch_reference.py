@@ -47,8 +47,11 @@ try:
 except ImportError:     # one clear line, not a traceback
     sys.exit("torch_reference.py needs torch: pip install -e '.[hf]' (or RAWWEIGHTS_HF=1 python3 dev.py test)")
 
+import numpy as np
+
 from rawweights_jax.config import Config, preset
-from rawweights_jax.data import load_shakespeare
+from rawweights_jax.data import DataError, load_shakespeare
+from rawweights_jax.train import learning_rate
 
 
 class Block(nn.Module):
@@ -89,13 +92,6 @@ class TorchGPT(nn.Module):
         return F.cross_entropy(logits_BTV.flatten(0, 1), targets_BT.flatten())
 
 
-def lr_at(cfg: Config, step: int) -> float:
-    if step < cfg.warmup_iters:
-        return cfg.lr * (step + 1) / (cfg.warmup_iters + 1)
-    progress = min(1.0, (step - cfg.warmup_iters) / max(cfg.lr_decay_iters - cfg.warmup_iters, 1))
-    return cfg.min_lr + 0.5 * (1 + math.cos(math.pi * progress)) * (cfg.lr - cfg.min_lr)
-
-
 def batch(data, cfg: Config, gen: torch.Generator):
     starts = torch.randint(len(data) - cfg.context_len, (cfg.batch_size,), generator=gen)
     rows = torch.stack([data[s:s + cfg.context_len + 1] for s in starts.tolist()])
@@ -121,11 +117,13 @@ def run(cfg: Config, compile_model: bool = False, progress=print) -> dict:
     opt = torch.optim.AdamW(groups, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), eps=1e-8)
     step_fn = torch.compile(model) if compile_model else model
     gen, eval_gen = torch.Generator().manual_seed(cfg.seed), torch.Generator().manual_seed(cfg.seed + 1)
+    # rawweights_jax's own schedule, computed once for every step (no JAX call in the loop)
+    lr_by_step = np.asarray(learning_rate(cfg, np.arange(cfg.max_iters))).tolist()
     times, t_start = [], time.perf_counter()
     for step in range(cfg.max_iters):
         t0 = time.perf_counter()
         for g in opt.param_groups:
-            g["lr"] = lr_at(cfg, step)
+            g["lr"] = lr_by_step[step]
         loss = step_fn(*batch(train_N, cfg, gen))
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -167,24 +165,24 @@ def decode(lengths=(64, 128, 255), repeat: int = 3, progress=print) -> dict:
     model = transformers.GPT2LMHeadModel(hf).eval()
     rows = []
     for n in lengths:
-        for batch, cached in ((1, True), (8, True), (1, False)):
-            prompt = torch.arange(batch).remainder(cfg.vocab_size)[:, None]
-            run = lambda: model.generate(prompt, attention_mask=torch.ones_like(prompt),
+        for rows_b, cached in ((1, True), (8, True), (1, False)):
+            prompt = torch.arange(rows_b).remainder(cfg.vocab_size)[:, None]
+            sample = lambda: model.generate(prompt, attention_mask=torch.ones_like(prompt),
                                          max_new_tokens=n, min_new_tokens=n, do_sample=True,
                                          use_cache=cached, pad_token_id=0)
             with torch.inference_mode():
-                run()                                          # warm-up
+                sample()                                       # warm-up
                 times = []
                 for _ in range(repeat):
                     t0 = time.perf_counter()
-                    run()
+                    sample()
                     times.append(time.perf_counter() - t0)
             seconds = statistics.median(times)
-            rows.append({"new_tokens": n, "batch": batch, "cached": cached,
+            rows.append({"new_tokens": n, "batch": rows_b, "cached": cached,
                          "ms_per_step": round(seconds / n * 1000, 3),
-                         "tokens_per_second": round(batch * n / seconds, 1)})
+                         "tokens_per_second": round(rows_b * n / seconds, 1)})
             if progress:
-                progress(f"  {'cached' if cached else 'uncached':>8} batch {batch}  {n:>4} tokens: "
+                progress(f"  {'cached' if cached else 'uncached':>8} batch {rows_b}  {n:>4} tokens: "
                          f"{rows[-1]['tokens_per_second']:>9,.1f} tok/s")
     last = lambda b, c: [r for r in rows if (r["batch"], r["cached"]) == (b, c)][-1]["tokens_per_second"]
     return {"benchmark": "decode-hf-reference", "preset": "shakespeare-char",
@@ -212,8 +210,9 @@ def main(argv=None) -> int:
             lengths = tuple(int(n) for n in args.lengths.split(","))
         except ValueError:
             ap.error(f"--lengths must be comma-separated integers, got {args.lengths!r}")
-        if not lengths or min(lengths) < 1 or max(lengths) >= preset("shakespeare-char").context_len:
-            ap.error(f"--lengths must lie in 1..255, got {args.lengths!r}")
+        longest = preset("shakespeare-char").context_len - 1
+        if not lengths or min(lengths) < 1 or max(lengths) > longest:
+            ap.error(f"--lengths must lie in 1..{longest}, got {args.lengths!r}")
         out = decode(lengths, progress=progress)
     else:
         cfg = preset("shakespeare-char-cpu").replace(seed=args.seed)
@@ -222,7 +221,10 @@ def main(argv=None) -> int:
                 ap.error(f"--max-iters must be at least 1, got {args.max_iters}")
             cfg = cfg.replace(max_iters=args.max_iters, warmup_iters=min(cfg.warmup_iters, args.max_iters),
                               lr_decay_iters=args.max_iters)
-        out = run(cfg, args.compile, progress=progress)
+        try:
+            out = run(cfg, args.compile, progress=progress)
+        except DataError as err:              # no tiny Shakespeare: one line, not a traceback
+            ap.exit(2, f"torch_reference.py: error: {err}\n")
     shown = {k: v for k, v in out.items() if k != "runs"}
     print(json.dumps(out) if args.json else "\n".join(f"  {k:<30} {v}" for k, v in shown.items()))
     return 0

@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import weakref
 from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -26,7 +27,8 @@ from flax import nnx
 from rawweights_jax.model import GPT, KVCache
 from rawweights_jax.parallel import device_mesh, shard_weights
 
-PAD_MULTIPLE = 32   # prompts are padded to a multiple of this, so few lengths get compiled
+PAD_MULTIPLE = 32   # longer prompts are padded to a multiple of this (pad_width), so few
+                    # lengths get compiled
 
 
 def pad_width(n: int) -> int:
@@ -40,7 +42,15 @@ def pad_width(n: int) -> int:
 
 SHARD_CACHE_MAX_BYTES = 2**30
 """Models up to this size keep their split copy of the weights between `generate` calls."""
-_shard_cache: dict = {}
+
+
+class _SplitCopy(NamedTuple):
+    treedef: Any                          # structure of the model's parameter pytree
+    sources: list[weakref.ref]            # the model's arrays it was split from
+    sharded: Any                          # the split parameters
+
+
+_shard_cache: dict[str, _SplitCopy] = {}  # at most one entry, "last"
 
 
 def _sharded(params):
@@ -53,22 +63,21 @@ def _sharded(params):
     if mesh is None:
         return params
     leaves, treedef = jax.tree.flatten(params)
-    hit = _shard_cache.get("entry")
-    if (hit is not None and hit[0] == treedef
-            and all(ref() is leaf for ref, leaf in zip(hit[1], leaves))
-            and not any(x.is_deleted() for x in jax.tree.leaves(hit[2]))):
-        return hit[2]
-    sharded = shard_weights(params, mesh)
+    last = _shard_cache.get("last")
+    if (last is not None and last.treedef == treedef
+            and all(ref() is leaf for ref, leaf in zip(last.sources, leaves))
+            # a split array deleted meanwhile (donated to some jitted call) cannot be reused
+            and not any(x.is_deleted() for x in jax.tree.leaves(last.sharded))):
+        return last.sharded
     _shard_cache.clear()
+    entry = _SplitCopy(treedef, [], shard_weights(params, mesh))
     if sum(x.nbytes for x in leaves) <= SHARD_CACHE_MAX_BYTES:
-        entry = (treedef, [], sharded)
-
         def forget(_):          # one of the model's arrays died: its split copy goes too
-            if _shard_cache.get("entry") is entry:
+            if _shard_cache.get("last") is entry:
                 _shard_cache.clear()
-        entry[1].extend(weakref.ref(leaf, forget) for leaf in leaves)
-        _shard_cache["entry"] = entry
-    return sharded
+        entry.sources.extend(weakref.ref(leaf, forget) for leaf in leaves)
+        _shard_cache["last"] = entry
+    return entry.sharded
 
 
 @dataclass(frozen=True)
