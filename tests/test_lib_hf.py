@@ -15,6 +15,7 @@ transformers = pytest.importorskip(
 import jax.numpy as jnp  # noqa: E402
 
 from _hf_support import make_hf_model  # noqa: E402
+from _lib_support import forward  # noqa: E402
 from rawweights_jax.config import Config  # noqa: E402
 from rawweights_jax.families import TINY_HF  # noqa: E402
 from rawweights_jax.generate import cached_logits, generate  # noqa: E402
@@ -39,7 +40,7 @@ def test_full_forward_matches(pair):
     tokens = np.random.default_rng(1).integers(0, 65, (2, 40))   # longer than every window
     with torch.no_grad():
         want = ref(torch.tensor(tokens)).logits.numpy()
-    got = np.asarray(ours(jnp.asarray(tokens, jnp.int32)))
+    got = np.asarray(forward(ours, jnp.asarray(tokens, jnp.int32)))
     assert np.abs(got - want).max() < TOL, family
 
 

@@ -21,6 +21,8 @@ from rawweights_jax.moe import dispatch_dense, dispatch_sorted, route
 from rawweights_jax.rope import apply_rope, rope_frequencies, rope_table
 from rawweights_jax.train import train
 
+from _lib_support import forward
+
 
 # ----------------------------------------------------------------------------- experts
 @pytest.mark.parametrize("n_tokens,n_experts,k,kind", [(1, 8, 2, "swiglu"), (7, 4, 3, "geglu"),
@@ -94,7 +96,7 @@ def test_variants_run_and_cache_equals_recompute(changes):
     model = init_model(cfg)
     prompt = list(range(1, 9))
     tokens, seen = cached_logits(model, prompt, 12)
-    full = model(jnp.asarray([prompt + np.asarray(tokens).tolist()]))
+    full = forward(model, jnp.asarray([prompt + np.asarray(tokens).tolist()]))
     np.testing.assert_allclose(seen, full[0, len(prompt) - 1:-1], atol=1e-4)
 
 
@@ -108,14 +110,14 @@ def test_family_trains_generates_and_backends_agree(family, shakespeare):
     model = result.model
     prompt = shakespeare.tokenizer.encode("ROMEO:\nWhat light")
     tokens, seen = cached_logits(model, prompt, 16)          # cache (latent cache for MLA) ...
-    full = model(jnp.asarray([prompt + np.asarray(tokens).tolist()]))   # ... equals recompute
+    full = forward(model, jnp.asarray([prompt + np.asarray(tokens).tolist()]))   # ... equals recompute
     np.testing.assert_allclose(seen, full[0, len(prompt) - 1:-1], atol=1e-4)
     x = jnp.asarray([shakespeare.tokenizer.encode("To be, or not to be, that is the question:\n" * 2)[:64]])
     ref = init_model(cfg.replace(attention="naive"))
-    want = ref(x)
+    want = forward(ref, x)
     for backend in ("xla", "blockwise", "pallas"):          # windows honoured by every backend
         other = init_model(cfg.replace(attention=backend))
-        np.testing.assert_allclose(other(x), want, atol=2e-4, err_msg=f"{family} {backend}")
+        np.testing.assert_allclose(forward(other, x), want, atol=2e-4, err_msg=f"{family} {backend}")
 
 
 def test_router_bias_moves_with_load(shakespeare):
@@ -172,12 +174,12 @@ def test_local_layers_keep_only_their_window():
     model = init_model(cfg)
     prompt = list(range(3, 30))               # prefill 27 tokens into 5-slot rings, then decode
     tokens, seen = cached_logits(model, prompt, 30)
-    full = model(jnp.asarray([prompt + np.asarray(tokens).tolist()]))
+    full = forward(model, jnp.asarray([prompt + np.asarray(tokens).tolist()]))
     np.testing.assert_allclose(seen, full[0, len(prompt) - 1:-1], atol=1e-4)
 
 
 def test_learned_positions_refuse_longer_sequences():
     model = init_model(Config(vocab_size=20, context_len=8, n_layers=1, n_heads=2, d_model=16))
     with pytest.raises(ValueError, match="exceed the 8 learned positions"):
-        model(jnp.zeros((1, 9), jnp.int32))
-    assert model(jnp.zeros((1, 8), jnp.int32)).shape == (1, 8, 20)
+        forward(model, jnp.zeros((1, 9), jnp.int32))
+    assert forward(model, jnp.zeros((1, 8), jnp.int32)).shape == (1, 8, 20)
