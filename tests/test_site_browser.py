@@ -26,7 +26,6 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--d
 pytestmark = [
     pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"no Chromium at {CHROMIUM} (apt-get install chromium)"),
     pytest.mark.timeout(1800),  # may build the site first
-    pytest.mark.xdist_group("site"),  # one site build per test session, shared with test_site_build
 ]
 
 

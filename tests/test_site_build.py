@@ -17,7 +17,7 @@ import pytest
 from _site_support import REPO, VENV_BIN, built_site, html_pages
 
 # The first test builds the whole site; on an empty cache that is the cold build (minutes).
-pytestmark = [pytest.mark.timeout(1800), pytest.mark.xdist_group("site")]
+pytestmark = pytest.mark.timeout(1800)
 
 
 @pytest.fixture(scope="module")

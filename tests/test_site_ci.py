@@ -49,21 +49,3 @@ def test_readme_gives_exactly_two_commands_and_ci_runs_them():
     for command in commands:
         assert re.search(rf"^{re.escape(command)}$", script, re.M), f".ci/run does not run {command!r}"
     assert subprocess.run(["bash", "-n", str(REPO / ".ci" / "run")]).returncode == 0
-
-
-def test_dev_test_runs_workers_unless_told_and_keeps_the_site_tests_together(monkeypatch):
-    import importlib.util
-    spec = importlib.util.spec_from_file_location("dev", REPO / "dev.py")
-    dev = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(dev)
-    monkeypatch.setattr(dev.os, "sched_getaffinity", lambda _: {0, 1}, raising=False)
-    assert dev.pytest_args(["-k", "cli"]) == ["-n", "2", "--dist", "loadgroup", "-k", "cli"]
-    for chosen in (["-n", "0"], ["-n0"], ["--numprocesses=3"], ["-p", "no:xdist"], ["--dist", "load"]):
-        assert dev.pytest_args(chosen) == chosen
-    monkeypatch.setattr(dev.os, "sched_getaffinity", lambda _: set(range(64)), raising=False)
-    assert dev.pytest_args([])[:2] == ["-n", str(dev.MAX_TEST_WORKERS)]
-    monkeypatch.setattr(dev.os, "sched_getaffinity", lambda _: {0}, raising=False)
-    assert dev.pytest_args(["-x"]) == ["-x"]
-    # the tests that share the one site build (and .cache/shared) must land in the same worker
-    for module in ("test_site_build.py", "test_site_browser.py", "test_site_snippets.py"):
-        assert 'xdist_group("site")' in (REPO / "tests" / module).read_text(), module

@@ -20,9 +20,6 @@ from _site_support import REPO
 SNIPPETS = sorted(p.relative_to(REPO).as_posix() for p in (REPO / "snippets").rglob("*.py")
                   if not p.name.startswith("_") and "__pycache__" not in p.parts)
 TIMEOUT_S = 900
-# One worker runs them all (the module's fixture starts one per core), after or before the site
-# build of the same group, never beside it: both lean on every core and on .cache/shared.
-pytestmark = pytest.mark.xdist_group("site")
 
 
 def run_standalone(snippet: str) -> subprocess.CompletedProcess:
