@@ -10,6 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from _lib_support import forward
 from rawweights_jax.attention import causal_mask
 from rawweights_jax.config import Config
 from rawweights_jax.families import TINY_HF, tiny_config
@@ -20,8 +21,6 @@ from rawweights_jax.model import init_model
 from rawweights_jax.moe import dispatch_dense, dispatch_sorted, route
 from rawweights_jax.rope import apply_rope, rope_frequencies, rope_table
 from rawweights_jax.train import train
-
-from _lib_support import forward
 
 
 # ----------------------------------------------------------------------------- experts
@@ -181,5 +180,5 @@ def test_local_layers_keep_only_their_window():
 def test_learned_positions_refuse_longer_sequences():
     model = init_model(Config(vocab_size=20, context_len=8, n_layers=1, n_heads=2, d_model=16))
     with pytest.raises(ValueError, match="exceed the 8 learned positions"):
-        forward(model, jnp.zeros((1, 9), jnp.int32))
-    assert forward(model, jnp.zeros((1, 8), jnp.int32)).shape == (1, 8, 20)
+        model(jnp.zeros((1, 9), jnp.int32))
+    assert model(jnp.zeros((1, 8), jnp.int32)).shape == (1, 8, 20)
