@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """One entry point for working on Raw Weights; needs only Python 3.11+ with pip (stdlib only).
 
-    python3 dev.py test [PYTEST ARGS]   run the tests
+    python3 dev.py test [PYTEST ARGS]   run the tests, one worker process per core (at most 4)
     python3 dev.py site [MKDOCS ARGS]   build the site into site/, strictly, every snippet run
     python3 dev.py serve [MKDOCS ARGS]  build and serve it on http://127.0.0.1:8000, live reload
     python3 dev.py bench                time cold, no-change and one-snippet-edit site builds
@@ -86,6 +86,24 @@ def environment() -> dict[str, str]:
     return env
 
 
+MAX_TEST_WORKERS = 4
+
+
+def pytest_args(args: list[str]) -> list[str]:
+    """pytest's arguments: the caller's, plus parallel workers unless the caller chose.
+
+    The tests run in one process per core, at most MAX_TEST_WORKERS (pytest-xdist). The tests
+    that build the real site or run every snippet share that work and stay together in one
+    worker while the others take the rest (tests/_xdist_support.py). `-n 0` runs everything in
+    this process, as plain `pytest` does.
+    """
+    if any(a.startswith(("-n", "--numprocesses", "--dist")) or a == "no:xdist" for a in args):
+        return args
+    workers = min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1,
+                  MAX_TEST_WORKERS)
+    return ["-n", str(workers), *args] if workers > 1 else args
+
+
 def lock() -> None:
     """Write constraints.txt: every installed distribution but the project itself, pinned."""
     out = subprocess.run([str(PYTHON), "-m", "pip", "list", "--format=freeze", "--exclude-editable",
@@ -116,7 +134,7 @@ def main(argv: list[str]) -> int:
     ensure_venv()
     env = environment()
     if command == "test":
-        cmd = [PYTHON, "-m", "pytest", *args]
+        cmd = [PYTHON, "-m", "pytest", *pytest_args(args)]
     elif command == "site":
         cmd = [BIN / "mkdocs", "build", "--strict", *args]
     elif command == "serve":

@@ -8,6 +8,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))   # tests/_lib_support.py, tests/_site_support.py
 
+from _xdist_support import pytest_xdist_make_scheduler  # noqa: E402,F401  (pytest finds hooks by name)
+
 # XLA compilations dominate the library tests: keep them on disk, so a computation compiled by
 # one test (or by a CLI subprocess, which inherits the variables) is loaded by the next.
 os.environ.setdefault("JAX_COMPILATION_CACHE_DIR",

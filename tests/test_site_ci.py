@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import subprocess
+import sys
+from pathlib import Path
 
 from _site_support import REPO, VENV_BIN
 
@@ -49,3 +51,56 @@ def test_readme_gives_exactly_two_commands_and_ci_runs_them():
     for command in commands:
         assert re.search(rf"^{re.escape(command)}$", script, re.M), f".ci/run does not run {command!r}"
     assert subprocess.run(["bash", "-n", str(REPO / ".ci" / "run")]).returncode == 0
+
+
+def test_dev_test_runs_one_worker_per_core_unless_told(monkeypatch):
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("dev", REPO / "dev.py")
+    dev = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(dev)
+    monkeypatch.setattr(dev.os, "sched_getaffinity", lambda _: {0, 1}, raising=False)
+    assert dev.pytest_args(["-k", "cli"]) == ["-n", "2", "-k", "cli"]
+    for chosen in (["-n", "0"], ["-n0"], ["--numprocesses=3"], ["-p", "no:xdist"], ["--dist", "load"]):
+        assert dev.pytest_args(chosen) == chosen
+    monkeypatch.setattr(dev.os, "sched_getaffinity", lambda _: set(range(64)), raising=False)
+    assert dev.pytest_args([])[:2] == ["-n", str(dev.MAX_TEST_WORKERS)]
+    monkeypatch.setattr(dev.os, "sched_getaffinity", lambda _: {0}, raising=False)
+    assert dev.pytest_args(["-x"]) == ["-x"]
+
+
+def test_site_modules_are_the_ones_sharing_the_build():
+    from _xdist_support import SITE_MODULES, unit_of
+
+    uses = lambda text: "built_site(" in text or "run_standalone(" in text
+    sharing = {p.name for p in (REPO / "tests").glob("test_*.py")
+               if p.name != Path(__file__).name and uses(p.read_text())}
+    assert sharing == set(SITE_MODULES)
+    assert unit_of("tests/test_site_build.py::test_pages[index.html]") == "site"
+    assert unit_of("tests/test_lib_cli.py::test_help_everywhere[train]") == \
+        "tests/test_lib_cli.py::test_help_everywhere[train]"
+
+
+def test_two_workers_keep_the_site_modules_together(tmp_path):
+    """A real `pytest -n 2` over stand-in modules: every test of SITE_MODULES on one worker."""
+    from _xdist_support import SITE_MODULES
+
+    log = tmp_path / "ran.txt"
+    record = (f"import os, time\n"
+              f"def _ran(name, pause):\n    time.sleep(pause)\n"
+              f"    with open({str(log)!r}, 'a') as fh:\n"
+              f"        fh.write(name + ' ' + os.environ['PYTEST_XDIST_WORKER'] + '\\n')\n")
+    (tmp_path / "conftest.py").write_text(
+        f"import sys\nsys.path.insert(0, {str(REPO / 'tests')!r})\n"
+        "from _xdist_support import pytest_xdist_make_scheduler  # noqa: F401\n")
+    for module in SITE_MODULES:
+        (tmp_path / module).write_text(record + "".join(
+            f"def test_{i}():\n    _ran('site', 0.2)\n" for i in range(4)))
+    (tmp_path / "test_lib_other.py").write_text(record + "".join(
+        f"def test_{i}():\n    _ran('lib', 0.05)\n" for i in range(12)))
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-n", "2", "-q", "-p", "no:cacheprovider",
+                           str(tmp_path)], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    ran = [line.split() for line in log.read_text().splitlines()]
+    assert len(ran) == 4 * len(SITE_MODULES) + 12
+    assert len({worker for kind, worker in ran if kind == "site"}) == 1, ran
+    assert len({worker for _, worker in ran}) == 2, ran       # and both workers had work
