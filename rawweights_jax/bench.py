@@ -67,12 +67,17 @@ def matmul_peak_gflops(n: int = 1024, repeat: int = 10) -> float:
 
 
 def bench_train(preset_name: str = "shakespeare-char-cpu", max_iters: int | None = None,
-                quiet: bool = False) -> dict:
-    """The preset's full training run; per-step time excludes evaluation and compilation."""
+                quiet: bool = False, seed: int | None = None) -> dict:
+    """The preset's full training run; per-step time excludes evaluation and compilation.
+
+    `seed` replaces the preset's: the final loss of one run is one draw, and comparing it with
+    another implementation's takes several seeds of each."""
     from rawweights_jax.data import load_shakespeare
     from rawweights_jax.train import Trainer, train
 
     cfg = preset(preset_name)
+    if seed is not None:
+        cfg = cfg.replace(seed=seed)
     if max_iters is not None:
         cfg = cfg.replace(max_iters=max_iters, warmup_iters=min(cfg.warmup_iters, max_iters))
     data = load_shakespeare()
@@ -84,7 +89,7 @@ def bench_train(preset_name: str = "shakespeare-char-cpu", max_iters: int | None
     trainer = Trainer(cfg, _graphdef(result.model), data)
     val_loss = trainer.evaluate(result.state, n_batches=200)["val_loss"]
     achieved = train_flops_per_token(cfg) * cfg.tokens_per_iter / (ms_per_iter / 1000) / 1e9
-    out = {"benchmark": "train", "preset": preset_name, "iters": cfg.max_iters,
+    out = {"benchmark": "train", "preset": preset_name, "seed": cfg.seed, "iters": cfg.max_iters,
            "tokens_per_iter": cfg.tokens_per_iter, "ms_per_iter": round(ms_per_iter, 3),
            "tokens_per_second": round(cfg.tokens_per_iter / ms_per_iter * 1000, 1),
            "val_loss": round(val_loss, 4), "final_train_loss": round(result.history["loss"][-1], 4),

@@ -64,6 +64,7 @@ def _build_parser() -> argparse.ArgumentParser:
     b = bench.add_parser("train", help="the full training run of a preset, timed")
     b.add_argument("--preset", default="shakespeare-char-cpu", choices=sorted(PRESETS), metavar="NAME")
     b.add_argument("--max-iters", type=_positive_int, help="shorter run (default: the preset's)")
+    b.add_argument("--seed", type=int, help="random seed (default: the preset's)")
     b.add_argument("--json", action="store_true", help="print one JSON object")
     b = bench.add_parser("decode", help="tokens/s with and without the KV cache")
     b.add_argument("--preset", default="shakespeare-char", choices=sorted(PRESETS), metavar="NAME")
@@ -143,7 +144,7 @@ def _bench(args) -> None:
     from rawweights_jax import bench
 
     if args.bench == "train":
-        result = bench.bench_train(args.preset, args.max_iters, quiet=args.json)
+        result = bench.bench_train(args.preset, args.max_iters, quiet=args.json, seed=args.seed)
     elif args.bench == "decode":
         result = bench.bench_decode(args.preset, _lengths(args.lengths), quiet=args.json)
     elif args.bench in ("arch", "moe"):

@@ -25,6 +25,7 @@ def test_help_everywhere(args):
     (["train", "--preset", "gpt5"], "invalid choice: 'gpt5'"),
     (["train", "--preset", "shakespeare-char-cpu", "--max-iters", "-3"], "expected a positive integer"),
     (["generate", "--ckpt", "nowhere", "--prompt", "hi"], "no checkpoint at nowhere"),
+    (["bench", "train", "--seed", "-1"], "seed=-1 is invalid"),
     (["bench", "attention", "--lengths", "12,x"], "expected comma-separated integers"),
     (["bench", "attention", "--backends", "flash"], "unknown backend(s) flash"),
     (["frobnicate"], "invalid choice: 'frobnicate'"),
