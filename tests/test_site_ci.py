@@ -85,10 +85,10 @@ def test_two_workers_keep_the_site_modules_together(tmp_path):
     from _xdist_support import SITE_MODULES
 
     log = tmp_path / "ran.txt"
-    record = (f"import os, time\n"
-              f"def _ran(name, pause):\n    time.sleep(pause)\n"
+    record = ("import os, time\n"
+              "def _ran(name, pause):\n    time.sleep(pause)\n"
               f"    with open({str(log)!r}, 'a') as fh:\n"
-              f"        fh.write(name + ' ' + os.environ['PYTEST_XDIST_WORKER'] + '\\n')\n")
+              "        fh.write(name + ' ' + os.environ['PYTEST_XDIST_WORKER'] + '\\n')\n")
     (tmp_path / "conftest.py").write_text(
         f"import sys\nsys.path.insert(0, {str(REPO / 'tests')!r})\n"
         "from _xdist_support import pytest_xdist_make_scheduler  # noqa: F401\n")
