@@ -63,6 +63,10 @@ class BuiltSite:
 
 _built: BuiltSite | None = None
 
+# A cold build (every snippet run) takes 12-18 minutes alone on a 2-core machine; under
+# `dev.py test` the other worker's tests share those cores, and CI once saw it pass 30 minutes.
+SITE_BUILD_TIMEOUT_S = 3600
+
 
 def built_site(tmp_root: Path) -> BuiltSite:
     """The real site, built strictly once per session (with the real snippet cache)."""
@@ -76,7 +80,8 @@ def built_site(tmp_root: Path) -> BuiltSite:
     out = tmp_root / "site"
     env = dict(os.environ, NO_MKDOCS_2_WARNING="1")
     proc = subprocess.run([str(VENV_BIN / "mkdocs"), "build", "--strict", "--site-dir", str(out)],
-                          cwd=REPO, env=env, capture_output=True, text=True, timeout=1800)
+                          cwd=REPO, env=env, capture_output=True, text=True,
+                          timeout=SITE_BUILD_TIMEOUT_S)
     if proc.returncode != 0:
         raise AssertionError(f"the site build failed:\n{proc.stdout}\n{proc.stderr}")
     _built = BuiltSite(out, proc.stdout + proc.stderr)

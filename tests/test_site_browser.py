@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from _site_support import built_site, html_pages
+from _site_support import SITE_BUILD_TIMEOUT_S, built_site, html_pages
 
 CHROMIUM = os.environ.get("RWSITE_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -25,7 +25,7 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--d
 
 pytestmark = [
     pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"no Chromium at {CHROMIUM} (apt-get install chromium)"),
-    pytest.mark.timeout(1800),  # may build the site first
+    pytest.mark.timeout(SITE_BUILD_TIMEOUT_S + 300),  # may build the site first
 ]
 
 

@@ -14,10 +14,10 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 import pytest
 
-from _site_support import REPO, VENV_BIN, built_site, html_pages
+from _site_support import REPO, SITE_BUILD_TIMEOUT_S, VENV_BIN, built_site, html_pages
 
 # The first test builds the whole site; on an empty cache that is the cold build (minutes).
-pytestmark = pytest.mark.timeout(1800)
+pytestmark = pytest.mark.timeout(SITE_BUILD_TIMEOUT_S + 300)
 
 
 @pytest.fixture(scope="module")
