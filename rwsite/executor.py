@@ -23,7 +23,7 @@ import sys
 import tempfile
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -105,10 +105,12 @@ class Executor:
                 self.outcomes[run] = known
         return known
 
-    def prefetch(self, runs: list[Run], announce=None) -> None:
+    def prefetch(self, runs: list[Run], announce=None, progress=None) -> None:
         """Load every run's outcome, executing the cache misses in parallel.
 
-        `announce(misses, workers)` is called before the misses start, to tell a waiting user.
+        `announce(misses, workers)` is called before the misses start, and `progress(done,
+        misses, outcome)` as each one finishes, in the order they finish: a cold build runs for
+        many minutes, and the waiting user sees which snippets are done and how long each took.
         """
         todo = [run for run in dict.fromkeys(runs) if run not in self.outcomes]
         misses = []
@@ -126,8 +128,12 @@ class Executor:
                 announce(len(misses), min(self.jobs, len(misses)))
             start = time.perf_counter()
             with ThreadPoolExecutor(max_workers=min(self.jobs, len(misses))) as pool:
-                for run, outcome in zip(misses, pool.map(self._execute, misses)):
-                    self.outcomes[run] = outcome
+                futures = {pool.submit(self._execute, run): run for run in misses}
+                for done, future in enumerate(as_completed(futures), start=1):
+                    outcome = future.result()
+                    self.outcomes[futures[future]] = outcome
+                    if progress:
+                        progress(done, len(misses), outcome)
             self.ran_wall_s += time.perf_counter() - start
 
     def used_keys(self) -> set[str]:

@@ -85,8 +85,15 @@ def on_files(files, config):
             except fence.FenceError:
                 pass  # reported with the page when the fence renders
     build.executor.prefetch(runs, announce=lambda n, workers: log.info(
-        "rwsite: running %d snippet(s) on %d worker(s)", n, workers))
+        "rwsite: running %d snippet(s) on %d worker(s)", n, workers), progress=_progress)
     return files
+
+
+def _progress(done: int, total: int, outcome) -> None:
+    """One line per finished snippet during a build (a cold one runs for many minutes)."""
+    state = f"failed: {outcome.error}" if outcome.error else "done"
+    log.info("rwsite: [%*d/%d] %7.2f s  %s  (%s)", len(str(total)), done, total, outcome.wall_s,
+             outcome.run.path, state)
 
 
 def on_page_markdown(markdown, page, config, files):

@@ -148,3 +148,7 @@ def test_a_failing_snippet_fails_the_build_with_file_and_line(tmp_path, strict):
     assert "2 problem(s) in the site's live code" in log
     assert "snippets/bad.py:2: ZeroDivisionError: division by zero  [in docs/index.md]" in log
     assert "snippets/missing.py: no such snippet file" in log
+    # progress while the build runs: one line per snippet as it finishes, failures named at once
+    assert re.search(r"rwsite: \[[12]/2\] +[\d.]+ s  snippets/good\.py  \(done\)", log), log
+    assert re.search(r"rwsite: \[[12]/2\] +[\d.]+ s  snippets/bad\.py  \(failed: snippets/bad\.py:2: "
+                     r"ZeroDivisionError", log), log

@@ -214,6 +214,21 @@ def test_prefetch_runs_misses_in_parallel(project, tmp_path):
     assert executor.report()[0].startswith("snippets: 2 used, 0 from cache, 2 run")
 
 
+def test_prefetch_reports_each_run_as_it_finishes(project):
+    project.write("snippets/a/slow.py", "import time\ntime.sleep(1.5)\nprint('slow')\n")
+    project.write("snippets/a/quick.py", "print('quick')\n")
+    project.write("snippets/a/bad.py", "raise ValueError('no')\n")
+    project.executor().get(Run("snippets/a/quick.py"))  # cached now: no progress for it
+    runs = [Run("snippets/a/slow.py"), Run("snippets/a/quick.py"), Run("snippets/a/bad.py")]
+    seen = []
+    executor = project.executor(jobs=2)
+    executor.prefetch(runs, progress=lambda done, total, o: seen.append((done, total, o.run.path, o.error)))
+    assert [(d, t) for d, t, _, _ in seen] == [(1, 2), (2, 2)]
+    assert [p for _, _, p, _ in seen] == ["snippets/a/bad.py", "snippets/a/slow.py"], "not in finishing order"
+    assert seen[0][3] == "snippets/a/bad.py:1: ValueError: no" and seen[1][3] is None
+    assert executor.get(runs[0]).stdout == "slow\n"
+
+
 def test_missing_snippet_is_a_clear_error(project):
     outcome = project.executor().get(Run("snippets/nope.py"))
     assert outcome.error.startswith("snippets/nope.py: no such snippet file")
