@@ -128,10 +128,10 @@ class Executor:
                 announce(len(misses), min(self.jobs, len(misses)))
             start = time.perf_counter()
             with ThreadPoolExecutor(max_workers=min(self.jobs, len(misses))) as pool:
-                futures = {pool.submit(self._execute, run): run for run in misses}
+                futures = [pool.submit(self._execute, run) for run in misses]
                 for done, future in enumerate(as_completed(futures), start=1):
                     outcome = future.result()
-                    self.outcomes[futures[future]] = outcome
+                    self.outcomes[outcome.run] = outcome
                     if progress:
                         progress(done, len(misses), outcome)
             self.ran_wall_s += time.perf_counter() - start

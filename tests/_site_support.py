@@ -64,7 +64,7 @@ class BuiltSite:
 _built: BuiltSite | None = None
 
 # A cold build (every snippet run) takes 12-18 minutes alone on a 2-core machine; under
-# `dev.py test` the other worker's tests share those cores, and CI once saw it pass 30 minutes.
+# `dev.py test` the other worker's tests share those cores, and in CI it once ran past 30 minutes.
 SITE_BUILD_TIMEOUT_S = 3600
 
 
