@@ -5,7 +5,7 @@ from __future__ import annotations
 from flax import nnx
 
 from rawweights_jax.config import Config
-from rawweights_jax.data import Dataset
+from rawweights_jax.data.shakespeare import Dataset
 
 TEXT = ("First Citizen:\nBefore we proceed any further, hear me speak.\n\n"
         "All:\nSpeak, speak.\n\nFirst Citizen:\nYou are all resolved rather to die than to famish?\n") * 40
@@ -21,24 +21,6 @@ def tiny_config(**changes) -> Config:
 
 def tiny_data() -> Dataset:
     return Dataset.from_text(TEXT)
-
-
-def on_two_cpu_devices(body: str):
-    """Run `body` (Python that sets `result`) in a fresh process with two CPU devices.
-
-    The device count is fixed when JAX starts, so multi-device paths are tested in a
-    subprocess. Returns (number of devices seen, result) decoded from JSON.
-    """
-    import json
-    import subprocess
-    import sys
-
-    script = ("import sys; sys.path.insert(0, 'tests')\n"
-              "from rawweights_jax.platform import use_cpu_cores; use_cpu_cores(2)\n"
-              "import jax, json\nfrom _lib_support import tiny_config, tiny_data\n"
-              + body + "\nprint(json.dumps([len(jax.devices()), result]))\n")
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 @nnx.jit

@@ -16,10 +16,26 @@ os.environ.setdefault("JAX_COMPILATION_CACHE_DIR",
                       str(Path(__file__).resolve().parents[1] / ".cache" / "jax-tests"))
 os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.2")
 
+import jax  # noqa: E402
+
+# Two CPU devices in this process (not in the subprocesses tests start: JAX's option, unlike
+# XLA_FLAGS, is not inherited), so multi-device paths are tested by passing a mesh (`mesh2`).
+# Strict dtype promotion: an implicit int/float or float32/bfloat16 mix is an error in tests.
+jax.config.update("jax_num_cpu_devices", 2)
+jax.config.update("jax_numpy_dtype_promotion", "strict")
+
+
+@pytest.fixture(scope="session")
+def mesh2():
+    """A 1-D mesh over two CPU devices (axis `data`)."""
+    from rawweights_jax.parallel.mesh import device_mesh
+
+    return device_mesh(devices=jax.devices()[:2])
+
 
 @pytest.fixture(scope="session")
 def shakespeare():
-    from rawweights_jax.data import DataError, load_shakespeare
+    from rawweights_jax.data.shakespeare import DataError, load_shakespeare
 
     try:
         return load_shakespeare()

@@ -12,11 +12,12 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from rawweights_jax.analysis import (flops_per_token, kv_bytes, kv_bytes_per_token_layer,
-                                     param_counts, zoo_model, zoo_names)
+from rawweights_jax.analysis.counts import (flops_per_token, kv_bytes, kv_bytes_per_token_layer, param_counts)
+from rawweights_jax.analysis.zoo import zoo_model, zoo_names
 from rawweights_jax.config import PRESETS, Config
-from rawweights_jax.families import TINY_HF, tiny_config
-from rawweights_jax.model import KVCache, count_params, init_model
+from rawweights_jax.families.tiny import TINY_HF, tiny_config
+from rawweights_jax.kvcache.cache import KVCache
+from rawweights_jax.model.gpt import count_params, init_model
 
 VARIANTS = [dict(bias=True), dict(norm_placement="post"), dict(norm_placement="sandwich"),
             dict(position="sinusoidal", bias=True, mlp="swiglu"), dict(qkv_bias=True, qk_norm=True,

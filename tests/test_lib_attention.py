@@ -5,8 +5,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from rawweights_jax.attention import EMPTY, Mask, attend, causal_mask, resolve_backend
-from rawweights_jax.blockwise import blockwise_attention
+from rawweights_jax.nn.attention.mask import EMPTY, Mask, causal_mask
+from rawweights_jax.nn.attention.attend import attend, resolve_backend
+from rawweights_jax.nn.attention.blockwise import blockwise_attention
 
 BACKENDS = ["xla", "blockwise", "pallas"]
 

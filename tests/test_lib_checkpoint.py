@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from _lib_support import tiny_config, tiny_data
-from rawweights_jax import checkpoint as ckpt
-from rawweights_jax.train import train
+from rawweights_jax.ckpt import checkpoint as ckpt
+from rawweights_jax.train.loop import train
 
 DATA = tiny_data()
 

@@ -45,9 +45,9 @@ def test_train_then_generate_and_errors_on_the_way(tmp_path):
     r = rawweights("train", "--preset", "shakespeare-char-cpu", "--max-iters", "20",
                    "--out", str(tmp_path / "run"), env=env)
     assert r.returncode == 2 and "sha256" in r.stderr
-    from rawweights_jax.data import Dataset
+    from rawweights_jax.data.shakespeare import Dataset
     from rawweights_jax.config import preset
-    from rawweights_jax.train import train
+    from rawweights_jax.train.loop import train
     cfg = preset("shakespeare-char-cpu").replace(max_iters=20, warmup_iters=2, eval_interval=10)
     train(cfg, Dataset.from_text(TEXT), out_dir=tmp_path / "run", progress=None)
     r = rawweights("generate", "--ckpt", str(tmp_path / "run"), "--prompt", "First",

@@ -4,17 +4,19 @@ import jax
 import numpy as np
 import pytest
 
-from rawweights_jax import data as D
+from rawweights_jax.data import shakespeare as D
+from rawweights_jax.data.batches import sample_batch
+from rawweights_jax.data.tokenizer import CharTokenizer
 
 
 def test_tokenizer_round_trip_and_vocabulary():
-    tok = D.CharTokenizer.from_text("hello world")
+    tok = CharTokenizer.from_text("hello world")
     assert tok.chars == " dehlorw" and tok.vocab_size == 8
     assert tok.decode(tok.encode("low hold")) == "low hold"
 
 
 def test_unknown_character_names_it_and_its_position():
-    tok = D.CharTokenizer.from_text("abc")
+    tok = CharTokenizer.from_text("abc")
     with pytest.raises(ValueError, match=r"unknown character 'z' at position 2"):
         tok.encode("abzc")
     with pytest.raises(ValueError, match=r"token id 7 is outside the vocabulary \[0, 3\)"):
@@ -24,8 +26,8 @@ def test_unknown_character_names_it_and_its_position():
 def test_shakespeare_split_as_nanogpt(shakespeare):
     ds = shakespeare                           # RAWWEIGHTS_DATA_DIR or the cache (see README)
     assert ds.tokenizer.vocab_size == 65
-    assert (len(ds.train_N), len(ds.val_N)) == (1_003_854, 111_540)
-    assert ds.tokenizer.decode(ds.train_N[:14]) == "First Citizen:"
+    assert (len(ds.train_Z), len(ds.val_Z)) == (1_003_854, 111_540)
+    assert ds.tokenizer.decode(ds.train_Z[:14]) == "First Citizen:"
 
 
 def test_wrong_checksum_and_missing_file_are_clear_errors(monkeypatch, tmp_path):
@@ -72,7 +74,7 @@ def test_download_is_verified_and_cached(monkeypatch, tmp_path):
 
 def test_batches_are_windows_with_shifted_targets():
     data = jax.numpy.arange(1000, dtype=jax.numpy.int32)
-    x, y = D.sample_batch(data, jax.random.key(0), 8, 16)
+    x, y = sample_batch(data, jax.random.key(0), 8, 16)
     assert x.shape == y.shape == (8, 16)
     np.testing.assert_array_equal(np.asarray(x)[:, 1:], np.asarray(y)[:, :-1])
     np.testing.assert_array_equal(np.diff(np.asarray(x), axis=1), 1)

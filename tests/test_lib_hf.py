@@ -17,9 +17,10 @@ import jax.numpy as jnp  # noqa: E402
 from _hf_support import make_hf_model  # noqa: E402
 from _lib_support import forward  # noqa: E402
 from rawweights_jax.config import Config  # noqa: E402
-from rawweights_jax.families import TINY_HF  # noqa: E402
-from rawweights_jax.generate import cached_logits, generate  # noqa: E402
-from rawweights_jax.hf_weights import HFWeightsError, load_hf  # noqa: E402
+from rawweights_jax.families.hf_config import config_from_hf, config_to_hf  # noqa: E402
+from rawweights_jax.families.tiny import TINY_HF  # noqa: E402
+from rawweights_jax.inference.generate import cached_logits, generate  # noqa: E402
+from rawweights_jax.families.hf_weights import HFWeightsError, load_hf  # noqa: E402
 
 TOL = 1e-4
 N_NEW = 20
@@ -62,8 +63,8 @@ def test_cached_generation_matches(pair):
 def test_config_round_trip(pair):
     family, ref, ours, path = pair
     cfg = ours.cfg
-    hf = cfg.to_hf()
-    assert Config.from_hf(hf) == cfg
+    hf = config_to_hf(cfg)
+    assert config_from_hf(hf) == cfg
     rebuilt = transformers.AutoConfig.for_model(**hf)      # transformers accepts what we write
     assert type(rebuilt) is type(ref.config)
 

@@ -8,7 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from _lib_support import tiny_config
-from rawweights_jax.model import KVCache, count_params, init_model
+from rawweights_jax.kvcache.cache import KVCache
+from rawweights_jax.model.gpt import count_params, init_model
 
 CFG = tiny_config(n_kv_heads=2, bias=True)
 MODEL = init_model(CFG)

@@ -11,16 +11,16 @@ import numpy as np
 import pytest
 
 from _lib_support import forward
-from rawweights_jax.attention import causal_mask
+from rawweights_jax.nn.attention.mask import causal_mask
 from rawweights_jax.config import Config
-from rawweights_jax.families import TINY_HF, tiny_config
-from rawweights_jax.generate import cached_logits
-from rawweights_jax.hf_config import HFConfigError
-from rawweights_jax.hf_weights import HFWeightsError, load_hf
-from rawweights_jax.model import init_model
-from rawweights_jax.moe import dispatch_dense, dispatch_sorted, route
-from rawweights_jax.rope import apply_rope, rope_frequencies, rope_table
-from rawweights_jax.train import train
+from rawweights_jax.families.tiny import TINY_HF, tiny_config
+from rawweights_jax.inference.generate import cached_logits
+from rawweights_jax.families.hf_config import HFConfigError, config_from_hf
+from rawweights_jax.families.hf_weights import HFWeightsError, load_hf
+from rawweights_jax.model.gpt import init_model
+from rawweights_jax.nn.moe import dispatch_dense, dispatch_sorted, route
+from rawweights_jax.nn.rope import apply_rope, rope_frequencies, rope_table
+from rawweights_jax.train.loop import train
 
 
 # ----------------------------------------------------------------------------- experts
@@ -138,13 +138,13 @@ def test_router_bias_moves_with_load(shakespeare):
 ])
 def test_bad_hf_configs_name_the_field(hf, field):
     with pytest.raises(HFConfigError, match=field):
-        Config.from_hf(hf)
+        config_from_hf(hf)
 
 
 def test_malformed_config_file_and_pickle_only_checkpoint(tmp_path):
     (tmp_path / "config.json").write_text("{not json")
     with pytest.raises(HFConfigError, match="not valid JSON"):
-        Config.from_hf(tmp_path)
+        config_from_hf(tmp_path)
     (tmp_path / "config.json").write_text(json.dumps(TINY_HF["llama"]))
     (tmp_path / "pytorch_model.bin").write_bytes(b"\x80\x04 pickle bytes never opened")
     with pytest.raises(HFWeightsError, match="pickle"):
@@ -158,7 +158,7 @@ def test_padding_rows_and_causal_mask_positions_for_rope():
     cfg = tiny_config("qwen3")
     model = init_model(cfg)
     short, long = [5, 6, 7], [9, 10, 11, 12, 13, 14]
-    from rawweights_jax.generate import generate
+    from rawweights_jax.inference.generate import generate
     batched = generate(model, [short, long], 6, temperature=0)
     alone = [generate(model, [p], 6, temperature=0)[0] for p in (short, long)]
     assert batched == alone                 # left padding takes no position, rotates nothing
@@ -166,7 +166,7 @@ def test_padding_rows_and_causal_mask_positions_for_rope():
 
 
 def test_local_layers_keep_only_their_window():
-    from rawweights_jax.model import KVCache
+    from rawweights_jax.kvcache.cache import KVCache
     cfg = tiny_config("gemma3_text")          # local, global, local with window 5
     cache = KVCache.empty(cfg, batch=2, slots=64)
     assert [k.shape[2] for k in cache.k] == [5, 64, 5]

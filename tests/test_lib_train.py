@@ -1,14 +1,17 @@
 """Training: it learns, it is deterministic, and a resumed run continues exactly."""
 
 import json
+import re
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from _lib_support import on_two_cpu_devices, tiny_config, tiny_data
-from rawweights_jax.train import init_state, learning_rate, make_optimizer, train
+from _lib_support import tiny_config, tiny_data
+from rawweights_jax.train.trainer import Trainer, init_state
+from rawweights_jax.train.optimizer import learning_rate, make_optimizer
+from rawweights_jax.train.loop import train
 
 DATA = tiny_data()
 
@@ -61,48 +64,48 @@ def test_weight_decay_touches_matrices_only():
     cfg = tiny_config(lr=1e-2, weight_decay=0.5, bias=True, warmup_iters=0)
     _, state = init_state(cfg)
     ones = jax.tree.map(jnp.ones_like, state.params)
-    updates, _ = make_optimizer(cfg).update(jax.tree.map(jnp.zeros_like, ones), state.opt_state, ones)
+    with jax.numpy_dtype_promotion("standard"):   # optax mixes float and int32 (trainer.py)
+        updates, _ = make_optimizer(cfg).update(jax.tree.map(jnp.zeros_like, ones), state.opt_state, ones)
     decayed = {jax.tree_util.keystr(path).split("'")[-2]: bool(np.abs(np.asarray(u)).max() > 0)
                for path, u in jax.tree_util.tree_leaves_with_path(updates)}
     assert decayed["wqkv_DKJH"] and decayed["w_in_DF"] and decayed["wte_VD"] and decayed["wpe_TD"]
     assert not decayed["bqkv_KJH"] and not decayed["scale_D"] and not decayed["b_in_F"]
 
-def test_training_split_across_two_cpu_devices_gives_the_same_losses(tmp_path):
-    """The data-parallel path (one device per core) computes the same run as one device."""
-    n_devices, losses = on_two_cpu_devices(
-        "from rawweights_jax.train import train\n"
-        "result = train(tiny_config(max_iters=10), tiny_data(), progress=None).history['loss']")
-    assert n_devices == 2
+def test_training_split_across_two_cpu_devices_gives_the_same_losses(mesh2):
+    """The data-parallel path (a batch split over a mesh) computes the same run as one device."""
+    split = train(tiny_config(max_iters=10), DATA, progress=None, mesh=mesh2).history["loss"]
     single = train(tiny_config(max_iters=10), DATA, progress=None).history["loss"]
-    np.testing.assert_allclose(losses, single, rtol=2e-5)
+    np.testing.assert_allclose(split, single, rtol=2e-5)
 
-def test_data_parallel_step_sums_all_gradients_in_one_collective():
-    """Each device's gradients cross over once per step, as one flat vector (train.py,
+
+def _cross_device_sums(jaxpr, loops=0):
+    """(size, enclosing scans) of every cross-device sum in a jaxpr."""
+    for e in jaxpr.eqns:
+        if e.primitive.name.startswith("psum"):
+            yield from ((v.aval.size, loops) for v in e.invars)
+        for sub in e.params.values():
+            sub = getattr(sub, "jaxpr", sub)
+            if hasattr(sub, "eqns"):
+                yield from _cross_device_sums(sub, loops + (e.primitive.name == "scan"))
+
+
+def test_data_parallel_step_sums_all_gradients_in_one_collective(mesh2):
+    """Each device's gradients cross over once per step, as one flat vector (train/trainer.py,
     Trainer.gradients), not once per weight nor per micro-batch: the compiled step of a run
     with two micro-batches holds one all-reduce of the whole gradient, plus one for the loss
     and expert loads."""
-    n_devices, found = on_two_cpu_devices(
-        "import re\nfrom rawweights_jax.train import Trainer, init_state\n"
-        "cfg = tiny_config(grad_accum=2)\ngraphdef, state = init_state(cfg)\n"
-        "trainer = Trainer(cfg, graphdef, tiny_data())\nstate = trainer.place(state)\n"
-        "hlo = trainer.run_steps.lower(state, trainer.train_N, 2).compile().as_text()\n"
-        "n_params = sum(x.size for x in jax.tree.leaves(state.params))\n"
-        "def sums(jaxpr, loops=0):\n"   # (size, enclosing scans) of every cross-device sum
-        "    for e in jaxpr.eqns:\n"
-        "        if e.primitive.name.startswith('psum'):\n"
-        "            yield from ((v.aval.size, loops) for v in e.invars)\n"
-        "        for sub in e.params.values():\n"
-        "            sub = getattr(sub, 'jaxpr', sub)\n"
-        "            if hasattr(sub, 'eqns'):\n"
-        "                yield from sums(sub, loops + (e.primitive.name == 'scan'))\n"
-        "jaxpr = jax.make_jaxpr(trainer._run_steps, static_argnums=2)(state, trainer.train_N, 2)\n"
-        "result = [n_params, re.findall(r'= \\(?(f32\\[\\d*\\])[^=]*? all-reduce\\(', hlo),\n"
-        "          list(sums(jaxpr.jaxpr))]")
-    assert n_devices == 2
-    n_params, reduced, summed = found
+    cfg = tiny_config(grad_accum=2)
+    graphdef, state = init_state(cfg)
+    trainer = Trainer(cfg, graphdef, DATA, mesh=mesh2)
+    state = trainer.place(state)
+    hlo = trainer.run_steps.lower(state, trainer.train_Z, 2).compile().as_text()
+    n_params = sum(x.size for x in jax.tree.leaves(state.params))
+    reduced = re.findall(r"= \(?(f32\[\d*\])[^=]*? all-reduce\(", hlo)
     assert reduced.count(f"f32[{n_params}]") == 1, reduced
     assert len(reduced) <= 2, reduced
     # ... and that sum sits in the loop over steps only, not in the loop over micro-batches
+    jaxpr = jax.make_jaxpr(trainer._run_steps, static_argnums=2)(state, trainer.train_Z, 2)
+    summed = list(_cross_device_sums(jaxpr.jaxpr))
     assert [loops for size, loops in summed if size == n_params] == [1], summed
 
 

@@ -47,13 +47,13 @@ print("JAX", jax.__version__, "on", jax.devices()[0].platform)
 # text the student never learns from and is only tested on.
 
 # %%
-from rawweights_jax.data import load_shakespeare
+from rawweights_jax.data.shakespeare import load_shakespeare
 
 data = load_shakespeare()
-print(f"training characters:   {len(data.train_N):,}")
-print(f"validation characters: {len(data.val_N):,}")
+print(f"training characters:   {len(data.train_Z):,}")
+print(f"validation characters: {len(data.val_Z):,}")
 print()
-print(data.tokenizer.decode(data.train_N[:250]))
+print(data.tokenizer.decode(data.train_Z[:250]))
 
 # %% [markdown]
 # ## 2. From characters to numbers
@@ -92,7 +92,7 @@ except ValueError as err:
 
 # %%
 from rawweights_jax.config import preset
-from rawweights_jax.model import count_params, init_model
+from rawweights_jax.model.gpt import count_params, init_model
 
 cfg = preset("shakespeare-char-cpu").replace(max_iters=300, eval_interval=100)
 for field in ("n_layers", "n_heads", "d_model", "context_len", "batch_size", "max_iters",
@@ -119,9 +119,9 @@ except ValueError as err:
 # therefore 64 small exercises at once.
 
 # %%
-from rawweights_jax.data import sample_batch
+from rawweights_jax.data.batches import sample_batch
 
-x_BT, y_BT = sample_batch(jnp.asarray(data.train_N), jax.random.key(0), cfg.batch_size,
+x_BT, y_BT = sample_batch(jnp.asarray(data.train_Z), jax.random.key(0), cfg.batch_size,
                           cfg.context_len)
 print("batch shape:", x_BT.shape)
 print("input :", repr(tok.decode(x_BT[0])))
@@ -135,8 +135,8 @@ print("target:", repr(tok.decode(y_BT[0])))
 # 65 characters, the natural logarithm of 65. And when it writes, it writes noise.
 
 # %%
-from rawweights_jax.generate import generate
-from rawweights_jax.train import cross_entropy
+from rawweights_jax.inference.generate import generate
+from rawweights_jax.train.loss import cross_entropy
 
 untrained = init_model(cfg)
 print(f"loss on one batch: {float(cross_entropy(untrained(x_BT), y_BT)):.3f} nats/char")
@@ -153,7 +153,7 @@ print(tok.decode(generate(untrained, [tok.encode("ROMEO:")], 120, temperature=0.
 # of your own to keep the result.
 
 # %%
-from rawweights_jax.train import train
+from rawweights_jax.train.loop import train
 
 out_dir = Path(tempfile.mkdtemp(prefix="robot-student-"))
 start = time.perf_counter()
@@ -207,7 +207,7 @@ print("ROMEO:\n" + tok.decode(new))
 # student must compute exactly the same scores and, with the same seed, write the same text.
 
 # %%
-from rawweights_jax.checkpoint import load_model
+from rawweights_jax.ckpt.checkpoint import load_model
 
 for path in sorted(out_dir.iterdir()):
     print(f"{path.name:24} {path.stat().st_size / 1e6:.1f} MB")

@@ -76,17 +76,17 @@ def unigram_loss() -> float:
     """Validation loss of guessing by character frequency alone (the training split's counts)."""
     import numpy as np
 
-    from rawweights_jax.data import load_shakespeare
+    from rawweights_jax.data.shakespeare import load_shakespeare
 
     data = load_shakespeare()
-    counts = np.bincount(np.asarray(data.train_N), minlength=data.tokenizer.vocab_size) + 1
+    counts = np.bincount(np.asarray(data.train_Z), minlength=data.tokenizer.vocab_size) + 1
     logp = np.log(counts / counts.sum())
-    return float(-logp[np.asarray(data.val_N)].mean())
+    return float(-logp[np.asarray(data.val_Z)].mean())
 
 
 def _key_parts(*extra):
     """What a result depends on besides its build function (whose source `shared` hashes)."""
-    from rawweights_jax.data import SHAKESPEARE_SHA256
+    from rawweights_jax.data.shakespeare import SHAKESPEARE_SHA256
 
     return [small_config().to_json(), SHAKESPEARE_SHA256, *map(str, extra)]
 
@@ -102,12 +102,12 @@ def _build_students(out: Path) -> None:
     import numpy as np
     from flax import nnx
 
-    from rawweights_jax.data import load_shakespeare
-    from rawweights_jax.model import count_params
-    from rawweights_jax.train import train
+    from rawweights_jax.data.shakespeare import load_shakespeare
+    from rawweights_jax.model.gpt import count_params
+    from rawweights_jax.train.loop import train
 
     data = load_shakespeare()
-    val = np.asarray(data.val_N)
+    val = np.asarray(data.val_Z)
     starts = np.linspace(0, len(val) - EVAL_LEN - 1, EVAL_WINDOWS).astype(int)
     windows = np.stack([val[s:s + EVAL_LEN + 1] for s in starts])
     x_WT, y_WT = jnp.asarray(windows[:, :-1]), jnp.asarray(windows[:, 1:])
@@ -158,8 +158,9 @@ def _build_norms(out: Path) -> None:
     import jax
     import numpy as np
 
-    from rawweights_jax.data import load_shakespeare, sample_batch
-    from rawweights_jax.train import Trainer, init_state
+    from rawweights_jax.data.shakespeare import load_shakespeare
+    from rawweights_jax.data.batches import sample_batch
+    from rawweights_jax.train.trainer import Trainer, init_state
 
     data = load_shakespeare()
     results = {}
@@ -170,14 +171,14 @@ def _build_norms(out: Path) -> None:
             graphdef, state = init_state(cfg)
             trainer = Trainer(cfg, graphdef, data)
             # One fixed training batch: every probe measures the gradient on the same text.
-            x_BT, y_BT = sample_batch(trainer.train_N, jax.random.key(0), 32, cfg.context_len)
+            x_BT, y_BT = sample_batch(trainer.train_Z, jax.random.key(0), 32, cfg.context_len)
             grad = jax.jit(lambda p: jax.grad(trainer.loss)(p, x_BT, y_BT, None))
             losses, norms, probes = [], [], []
             for step in range(0, NORM_STEPS + 1, PROBE_EVERY):
                 probes.append((step, _layer_grad_norms(grad(state.params), cfg.n_layers)))
                 if step == NORM_STEPS:
                     break
-                state, metrics = trainer.run_steps(state, trainer.train_N, PROBE_EVERY)
+                state, metrics = trainer.run_steps(state, trainer.train_Z, PROBE_EVERY)
                 losses.extend(np.asarray(metrics["loss"]).tolist())
                 norms.extend(np.asarray(metrics["grad_norm"]).tolist())
             results[f"{name} @ {lr:g}"] = {

@@ -49,16 +49,16 @@ def _build(out: Path) -> None:
     import numpy as np
     from flax import nnx
 
-    from rawweights_jax.checkpoint import load_model
-    from rawweights_jax.data import load_shakespeare
-    from rawweights_jax.model import init_model
-    from rawweights_jax.train import train
+    from rawweights_jax.ckpt.checkpoint import load_model
+    from rawweights_jax.data.shakespeare import load_shakespeare
+    from rawweights_jax.model.gpt import init_model
+    from rawweights_jax.train.loop import train
 
     data = load_shakespeare()
     # One fixed batch of validation text: every snapshot is asked about the same 2048 tokens.
     T = base_config().context_len
-    starts = np.linspace(0, len(data.val_N) - T - 1, EVAL_BATCH).astype(int)
-    x_BT = jax.numpy.asarray(np.stack([np.asarray(data.val_N[s:s + T]) for s in starts]))
+    starts = np.linspace(0, len(data.val_Z) - T - 1, EVAL_BATCH).astype(int)
+    x_BT = jax.numpy.asarray(np.stack([np.asarray(data.val_Z[s:s + T]) for s in starts]))
     loads = nnx.jit(lambda m, x: m(x, with_aux=True)[1]["load_LE"])
 
     results = {}
@@ -81,7 +81,7 @@ def _build(out: Path) -> None:
 
 def moe_runs() -> dict:
     """{balancing name: {'steps', 'load_SLE', 'eval', 'loss', 'wall_seconds'}} (trains if needed)."""
-    from rawweights_jax.data import SHAKESPEARE_SHA256
+    from rawweights_jax.data.shakespeare import SHAKESPEARE_SHA256
 
     folder = shared("moe-balancing", build=_build,
                     key_parts=[base_config().to_json(), json.dumps(BALANCING, sort_keys=True),

@@ -12,8 +12,10 @@ import jax
 import matplotlib.pyplot as plt
 import numpy as np
 
-from rawweights_jax.attention import attend, causal_mask
-from rawweights_jax.bench import _timeit, bench_attention
+from rawweights_jax.nn.attention.attend import attend
+from rawweights_jax.nn.attention.mask import causal_mask
+from rawweights_jax.bench.common import _timeit
+from rawweights_jax.bench.attention import bench_attention
 
 # --8<-- [start:bench]
 LENGTHS = (256, 512, 1024, 2048, 4096)

@@ -12,7 +12,8 @@ Run on its own: python snippets/arch/attn_flops.py   (a few seconds)
 import matplotlib.pyplot as plt
 import numpy as np
 
-from rawweights_jax.analysis import attention_kind, flops_per_token, zoo_model
+from rawweights_jax.analysis.counts import attention_kind, flops_per_token
+from rawweights_jax.analysis.zoo import zoo_model
 
 # --8<-- [start:crossover]
 MODELS = ("gpt2", "llama-3.1-8b", "mistral-7b-v0.1", "gemma-3-27b", "deepseek-v3")

@@ -1,14 +1,14 @@
 """Qwen3 30B-A3B's config.json, field by field: what each becomes in our Config.
 
 The file is the one shipped in rawweights_jax/zoo (its source is recorded there);
-`Config.from_hf` reads it (rawweights_jax/hf_config.py).
+`config_from_hf` reads it (rawweights_jax/families/hf_config.py).
 
 Run on its own: python snippets/arch/config_fields.py
 """
 
 import json
 
-from rawweights_jax.analysis import zoo_model
+from rawweights_jax.analysis.zoo import zoo_model
 
 # --8<-- [start:json]
 model = zoo_model("qwen3-30b-a3b")
@@ -16,7 +16,7 @@ print(json.dumps(model.hf, indent=1))
 # --8<-- [end:json]
 
 # --8<-- [start:fields]
-cfg = model.config                  # Config.from_hf(model.hf)
+cfg = model.config                  # config_from_hf(model.hf)
 GROUPS = {   # config.json key -> Config field (None: checked or unused, no field of its own)
     "shape": [("vocab_size", "vocab_size"), ("hidden_size", "d_model"),
               ("num_hidden_layers", "n_layers"), ("max_position_embeddings", "context_len"),

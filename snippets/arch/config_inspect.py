@@ -13,8 +13,9 @@ import tempfile
 import textwrap
 from pathlib import Path
 
-from rawweights_jax.analysis import param_counts, zoo_model
-from rawweights_jax.inspector import human
+from rawweights_jax.analysis.counts import param_counts
+from rawweights_jax.analysis.zoo import zoo_model
+from rawweights_jax.analysis.inspector import human
 
 # --8<-- [start:inspect]
 with tempfile.TemporaryDirectory() as tmp:

@@ -8,9 +8,9 @@ Run on its own: python snippets/arch/kv_bytes.py
 import matplotlib.pyplot as plt
 from matplotlib.patches import Patch
 
-from rawweights_jax.analysis import (attention_kind, kv_bytes, kv_bytes_per_token_layer,
-                                     zoo_model, zoo_names)
-from rawweights_jax.inspector import human
+from rawweights_jax.analysis.counts import attention_kind, kv_bytes, kv_bytes_per_token_layer
+from rawweights_jax.analysis.zoo import zoo_model, zoo_names
+from rawweights_jax.analysis.inspector import human
 
 # --8<-- [start:table]
 CONTEXT = 32768

@@ -8,7 +8,8 @@ Run on its own: python snippets/arch/kv_context.py
 import matplotlib.pyplot as plt
 import numpy as np
 
-from rawweights_jax.analysis import attention_kind, kv_bytes, zoo_model
+from rawweights_jax.analysis.counts import attention_kind, kv_bytes
+from rawweights_jax.analysis.zoo import zoo_model
 
 # --8<-- [start:context]
 contexts = 2 ** np.arange(10, 18)                           # 1K .. 128K tokens

@@ -12,9 +12,9 @@ from pathlib import Path
 
 from rwsite.shared import shared
 
-from rawweights_jax.analysis import kv_bytes_per_token_layer, param_counts
+from rawweights_jax.analysis.counts import kv_bytes_per_token_layer, param_counts
 from rawweights_jax.config import preset
-from rawweights_jax.data import SHAKESPEARE_SHA256
+from rawweights_jax.data.shakespeare import SHAKESPEARE_SHA256
 
 # --8<-- [start:runs]
 BASE = preset("llama-char-cpu").replace(    # shrunk: 2 layers of width 64, 4 heads of 16
@@ -28,8 +28,8 @@ RUNS = {"MHA (4 KV heads)": dict(n_kv_heads=4),
 
 
 def build(out: Path) -> None:
-    from rawweights_jax.data import load_shakespeare
-    from rawweights_jax.train import train
+    from rawweights_jax.data.shakespeare import load_shakespeare
+    from rawweights_jax.train.loop import train
 
     data = load_shakespeare()
     results = {name: train(BASE.replace(**change), data, progress=None).history["eval"][-1]

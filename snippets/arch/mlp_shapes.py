@@ -10,8 +10,8 @@ Run on its own: python snippets/arch/mlp_shapes.py   (a few seconds)
 import jax.numpy as jnp
 import matplotlib.pyplot as plt
 
-from rawweights_jax.analysis import zoo_model
-from rawweights_jax.layers import ACTIVATIONS, mlp_hidden
+from rawweights_jax.analysis.zoo import zoo_model
+from rawweights_jax.nn.mlp import ACTIVATIONS, mlp_hidden
 
 # --8<-- [start:widths]
 print(f"{'model':18}{'MLP':>8}{'D':>7}{'F':>8}{'F/D':>6}{'matrices':>10}")

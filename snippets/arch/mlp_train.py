@@ -17,8 +17,8 @@ import numpy as np
 from flax import nnx
 
 from _experiments import student_runs, student_variants
-from rawweights_jax.analysis import flops_per_token, param_counts
-from rawweights_jax.layers import MLP
+from rawweights_jax.analysis.counts import flops_per_token, param_counts
+from rawweights_jax.nn.mlp import MLP
 
 runs, variants = student_runs(), student_variants()
 NAMES = {"GELU, F=256": "learned", "SwiGLU, F=171": "swiglu",

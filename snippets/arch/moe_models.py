@@ -6,7 +6,8 @@ lookup, no arithmetic), DeepSeek's and Kimi's "activated" leave it out. Both are
 Run on its own: python snippets/arch/moe_models.py
 """
 
-from rawweights_jax.analysis import param_counts, zoo_model
+from rawweights_jax.analysis.counts import param_counts
+from rawweights_jax.analysis.zoo import zoo_model
 
 # --8<-- [start:models]
 def b(n):                      # three significant digits: 12.9B, 3.35B, 1.03T

@@ -8,7 +8,8 @@ Run on its own: python snippets/arch/moe_split.py
 
 from math import comb
 
-from rawweights_jax.analysis import param_counts, zoo_model
+from rawweights_jax.analysis.counts import param_counts
+from rawweights_jax.analysis.zoo import zoo_model
 
 # --8<-- [start:split]
 def fmt_count(n):

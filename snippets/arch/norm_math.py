@@ -13,7 +13,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from rawweights_jax.layers import layer_norm, rms_norm
+from rawweights_jax.nn.norms import layer_norm, rms_norm
 
 # --8<-- [start:one_vector]
 x_D = jnp.array([3.0, 5.0, 4.0, 8.0, 5.0, 5.0, 2.0, 8.0])   # mean 5, all positive

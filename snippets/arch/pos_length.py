@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from _experiments import EVAL_LEN, small_config, student_runs, unigram_loss
-from rawweights_jax.model import init_model
+from rawweights_jax.model.gpt import init_model
 
 runs = student_runs()
 KINDS = ("learned", "sinusoidal", "sinusoidal, tokens x sqrt(D)", "rope", "none")

@@ -16,7 +16,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from rawweights_jax.config import Config
-from rawweights_jax.rope import apply_rope, rope_frequencies, rope_table
+from rawweights_jax.nn.rope import apply_rope, rope_frequencies, rope_table
 
 key = jax.random.key(int(os.environ.get("RWSITE_SEED", 0)))
 

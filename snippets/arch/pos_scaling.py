@@ -10,8 +10,8 @@ Run on its own: python snippets/arch/pos_scaling.py   (a few seconds)
 import matplotlib.pyplot as plt
 import numpy as np
 
-from rawweights_jax.analysis import zoo_model
-from rawweights_jax.rope import rope_frequencies
+from rawweights_jax.analysis.zoo import zoo_model
+from rawweights_jax.nn.rope import rope_frequencies
 
 # --8<-- [start:rules]
 llama = zoo_model("llama-3.1-8b").config         # rope_scaling='llama3', factor 8, from 8192

@@ -8,7 +8,8 @@ Run on its own: python snippets/arch/zoo_plots.py
 import matplotlib.pyplot as plt
 import numpy as np
 
-from rawweights_jax.analysis import flops_per_token, kv_bytes, param_counts, zoo_model, zoo_names
+from rawweights_jax.analysis.counts import flops_per_token, kv_bytes, param_counts
+from rawweights_jax.analysis.zoo import zoo_model, zoo_names
 
 CONTEXT = 32768
 models = sorted((zoo_model(key) for key in zoo_names()),

@@ -6,9 +6,9 @@ Run on its own: python snippets/arch/zoo_table.py
 
 import math
 
-from rawweights_jax.analysis import (flops_per_token, kv_bytes, param_counts, zoo_model,
-                                     zoo_names)
-from rawweights_jax.inspector import human
+from rawweights_jax.analysis.counts import flops_per_token, kv_bytes, param_counts
+from rawweights_jax.analysis.zoo import zoo_model, zoo_names
+from rawweights_jax.analysis.inspector import human
 
 CONTEXT = 32768
 

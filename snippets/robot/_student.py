@@ -30,8 +30,8 @@ SNAPSHOT_STEPS = (50, 300, 1000)
 def _train(out: Path) -> None:
     """Train the preset into the empty folder `out` (called by `shared`, at most once)."""
     from rawweights_jax.config import preset
-    from rawweights_jax.data import load_shakespeare
-    from rawweights_jax.train import train
+    from rawweights_jax.data.shakespeare import load_shakespeare
+    from rawweights_jax.train.loop import train
 
     cfg = preset(PRESET)
     log = []
@@ -44,7 +44,7 @@ def _train(out: Path) -> None:
 def student_dir() -> Path:
     """The folder of the trained student (trains it first if no build has yet)."""
     from rawweights_jax.config import preset
-    from rawweights_jax.data import SHAKESPEARE_SHA256
+    from rawweights_jax.data.shakespeare import SHAKESPEARE_SHA256
 
     return shared("robot-student", build=_train,
                   key_parts=[PRESET, preset(PRESET).to_json(), SNAPSHOT_STEPS, SHAKESPEARE_SHA256])
@@ -52,7 +52,7 @@ def student_dir() -> Path:
 
 def load_student(step: int | None = None):
     """(model, tokenizer, cfg, meta) of the final student, or of the snapshot at `step`."""
-    from rawweights_jax.checkpoint import load_model
+    from rawweights_jax.ckpt.checkpoint import load_model
 
     folder = student_dir()
     return load_model(folder if step is None else folder / f"ckpt_step{step}.safetensors")

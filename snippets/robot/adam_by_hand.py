@@ -15,17 +15,19 @@ import optax
 from flax import nnx
 
 from rawweights_jax.config import preset
-from rawweights_jax.data import load_shakespeare, sample_batch
-from rawweights_jax.train import cross_entropy, init_state
+from rawweights_jax.data.shakespeare import load_shakespeare
+from rawweights_jax.data.batches import sample_batch
+from rawweights_jax.train.loss import cross_entropy
+from rawweights_jax.train.trainer import init_state
 
 cfg = preset("shakespeare-char-cpu")
 graphdef, state = init_state(cfg)
-train_N = jnp.asarray(load_shakespeare().train_N)
+train_Z = jnp.asarray(load_shakespeare().train_Z)
 
 
 @jax.jit
 def gradient(params, key):
-    x_BT, y_BT = sample_batch(train_N, key, cfg.batch_size, cfg.context_len)
+    x_BT, y_BT = sample_batch(train_Z, key, cfg.batch_size, cfg.context_len)
     return jax.grad(lambda p: cross_entropy(nnx.merge(graphdef, p)(x_BT), y_BT))(params)
 
 

@@ -7,7 +7,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.colors import ListedColormap
 
-from rawweights_jax.attention import causal_mask
+from rawweights_jax.nn.attention.mask import causal_mask
 
 text = "ROMEO: But"
 labels = ["␣" if c == " " else c for c in text]    # a visible space

@@ -2,9 +2,8 @@
 
 Everything but the optimizer is shared: the model shape (the `shakespeare-char-cpu` preset),
 the initial weights, the batches (drawn from the same seeded key at each step), the loss and
-the compiled training step. Each climber is the library's `Trainer` with its `make_optimizer`
-overridden (one subclass per optimizer: the library shares compiled steps per class and
-Config). The schedule, gradient clipping and weight decay of the library's AdamW go too, so
+the compiled training step. Each climber is the library's `Trainer` given another optimizer
+(an optax value, passed in). The schedule, gradient clipping and weight decay of the library's AdamW go too, so
 each update rule is compared bare, at a constant learning rate.
 
 Run on its own: python snippets/robot/climber_race.py  (about two minutes on a 2-core CPU)
@@ -19,8 +18,8 @@ import numpy as np
 import optax
 
 from rawweights_jax.config import preset
-from rawweights_jax.data import load_shakespeare
-from rawweights_jax.train import Trainer, init_state
+from rawweights_jax.data.shakespeare import load_shakespeare
+from rawweights_jax.train.trainer import Trainer, init_state
 
 STEPS = 500    # the table below reads the losses at steps 100, 250 and 500
 cfg = preset("shakespeare-char-cpu")
@@ -28,28 +27,19 @@ data = load_shakespeare()
 
 
 # --8<-- [start:climbers]
-class SGD(Trainer):            # w <- w - lr * g
-    def make_optimizer(self):
-        return optax.sgd(learning_rate=0.1)
+CLIMBERS = {
+    "SGD": optax.sgd(learning_rate=0.1),                        # w <- w - lr * g
+    "Momentum": optax.sgd(learning_rate=0.03, momentum=0.9),    # v <- 0.9 v + g;  w <- w - lr * v
+    "Adam": optax.adam(learning_rate=1e-3, b1=0.9, b2=0.99),    # per-weight steps from running
+}                                                               # moments of g and g^2
 
 
-class Momentum(Trainer):       # v <- 0.9 v + g;  w <- w - lr * v
-    def make_optimizer(self):
-        return optax.sgd(learning_rate=0.03, momentum=0.9)
-
-
-class Adam(Trainer):           # per-weight steps: running moments of g, g^2
-    def make_optimizer(self):
-        return optax.adam(learning_rate=1e-3, b1=0.9, b2=0.99)
-
-
-def climb(trainer_class):
-    graphdef, start = init_state(cfg)   # the same initial weights for all
-    trainer = trainer_class(cfg, graphdef, data)
-    state = start._replace(opt_state=trainer.optimizer.init(start.params))
+def climb(optimizer):
+    graphdef, state = init_state(cfg, optimizer)   # the same initial weights for all
+    trainer = Trainer(cfg, graphdef, data, optimizer=optimizer)
     losses = []
     for _ in range(STEPS // 10):        # 10 steps per compiled call
-        state, metrics = trainer.run_steps(state, trainer.train_N, 10)
+        state, metrics = trainer.run_steps(state, trainer.train_Z, 10)
         losses.extend(np.asarray(metrics["loss"]))
     return np.array(losses), trainer.evaluate(state), state, trainer
 # --8<-- [end:climbers]
@@ -69,13 +59,13 @@ def ms_per_step(runs, rounds=7):
             state = jax.tree.map(jnp.copy, state)    # the call consumes its input state
             jax.block_until_ready(state)
             t0 = time.perf_counter()
-            jax.block_until_ready(trainer.run_steps(state, trainer.train_N, 10))
+            jax.block_until_ready(trainer.run_steps(state, trainer.train_Z, 10))
             times[name].append(time.perf_counter() - t0)
     return {name: 1000 * np.median(t) / 10 for name, t in times.items()}
 
 
 # --8<-- [start:race]
-runs = {cls.__name__: climb(cls) for cls in (SGD, Momentum, Adam)}
+runs = {name: climb(optimizer) for name, optimizer in CLIMBERS.items()}
 ms = ms_per_step(runs)      # each climber timed in turns with the others
 
 print(f"{STEPS} steps of {cfg.tokens_per_iter} characters, "

@@ -16,8 +16,8 @@ import numpy as np
 
 from _student import load_student
 from rawweights_jax.config import preset
-from rawweights_jax.generate import generate
-from rawweights_jax.model import KVCache
+from rawweights_jax.inference.generate import generate
+from rawweights_jax.kvcache.cache import KVCache
 
 model, tok, cfg, _ = load_student()
 prompt = tok.encode("ROMEO:\nBut, soft! what light thr")   # 32 characters

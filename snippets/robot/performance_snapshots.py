@@ -13,14 +13,14 @@ import jax
 import numpy as np
 
 from _student import SNAPSHOT_STEPS, load_student
-from rawweights_jax.data import load_shakespeare
-from rawweights_jax.generate import generate
-from rawweights_jax.model import init_model
-from rawweights_jax.train import cross_entropy
+from rawweights_jax.data.shakespeare import load_shakespeare
+from rawweights_jax.inference.generate import generate
+from rawweights_jax.model.gpt import init_model
+from rawweights_jax.train.loss import cross_entropy
 
 data = load_shakespeare()
 final, tok, cfg, _ = load_student()
-known_words = set(re.findall(r"[a-z']+", tok.decode(data.train_N).lower()))
+known_words = set(re.findall(r"[a-z']+", tok.decode(data.train_Z).lower()))
 
 
 VAL_WINDOWS = 400
@@ -29,7 +29,7 @@ VAL_WINDOWS = 400
 def val_loss(model, n_windows=VAL_WINDOWS):
     """Cross-entropy on the first n_windows windows of 64 characters of the validation split."""
     T = cfg.context_len
-    w = np.stack([data.val_N[i * T: i * T + T + 1] for i in range(n_windows)])
+    w = np.stack([data.val_Z[i * T: i * T + T + 1] for i in range(n_windows)])
     return float(jax.jit(lambda x, y: cross_entropy(model(x), y))(w[:, :-1], w[:, 1:]))
 
 

@@ -10,11 +10,11 @@ Run on its own: python snippets/robot/sampling_settings.py  (trains the student 
 import re
 
 from _student import load_student
-from rawweights_jax.data import load_shakespeare
-from rawweights_jax.generate import generate
+from rawweights_jax.data.shakespeare import load_shakespeare
+from rawweights_jax.inference.generate import generate
 
 model, tok, cfg, _ = load_student()
-known_words = set(re.findall(r"[a-z']+", tok.decode(load_shakespeare().train_N).lower()))
+known_words = set(re.findall(r"[a-z']+", tok.decode(load_shakespeare().train_Z).lower()))
 
 # --8<-- [start:settings]
 settings = {

@@ -14,8 +14,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from _student import history, load_student
-from rawweights_jax.data import load_shakespeare
-from rawweights_jax.train import cross_entropy
+from rawweights_jax.data.shakespeare import load_shakespeare
+from rawweights_jax.train.loss import cross_entropy
 
 h = history()
 model, tok, cfg, _ = load_student()
@@ -28,10 +28,10 @@ def summed_loss(x_BT, y_BT):
     return cross_entropy(model(x_BT), y_BT) * y_BT.size
 
 T = cfg.context_len                   # cut the validation text into windows
-val_N = data.val_N
-n_windows = (len(val_N) - 1) // T
-x_WT = val_N[: n_windows * T].reshape(n_windows, T)
-y_WT = val_N[1: n_windows * T + 1].reshape(n_windows, T)   # shifted by one
+val_Z = data.val_Z
+n_windows = (len(val_Z) - 1) // T
+x_WT = val_Z[: n_windows * T].reshape(n_windows, T)
+y_WT = val_Z[1: n_windows * T + 1].reshape(n_windows, T)   # shifted by one
 total = sum(float(summed_loss(x_WT[i:i + 256], y_WT[i:i + 256]))
             for i in range(0, n_windows, 256))
 val_nats = total / (n_windows * T)
@@ -44,11 +44,11 @@ def counts_to_nats(counts_CV, context_val, target_val):
     return float(-np.log(p_CV[context_val, target_val]).mean())
 
 
-train_N = data.train_N
-unigram = counts_to_nats(np.bincount(train_N, minlength=V)[None], np.zeros(len(val_N), int), val_N)
+train_Z = data.train_Z
+unigram = counts_to_nats(np.bincount(train_Z, minlength=V)[None], np.zeros(len(val_Z), int), val_Z)
 pairs_VV = np.zeros((V, V))
-np.add.at(pairs_VV, (train_N[:-1], train_N[1:]), 1)
-bigram = counts_to_nats(pairs_VV, val_N[:-1], val_N[1:])
+np.add.at(pairs_VV, (train_Z[:-1], train_Z[1:]), 1)
+bigram = counts_to_nats(pairs_VV, val_Z[:-1], val_Z[1:])
 
 # --8<-- [start:units]
 print(f"{'validation split':28} {'nats':>6} {'bits/char':>10} "
@@ -68,7 +68,7 @@ read = len(steps) * cfg.tokens_per_iter
 print(f"first training batch: loss {loss[0]:.3f} nats (ln 65 = {math.log(V):.3f})")
 print(f"validation characters scored: {n_windows * T:,} ({n_windows:,} windows of {T})")
 print(f"training: {len(steps)} steps x {cfg.tokens_per_iter} characters = {read:,} read,")
-print(f"  {read / len(train_N):.2f} passes over the training text, "
+print(f"  {read / len(train_Z):.2f} passes over the training text, "
       f"{h['wall_seconds']:.0f} s on this build's CPU")
 print("evaluations (mean over 20 random batches of each split):")
 for e in evals:

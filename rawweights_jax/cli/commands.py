@@ -1,0 +1,98 @@
+"""What each `rawweights` command does, once the command line is parsed (main.py).
+
+Imported only after the device count is fixed, since importing it starts JAX. Each command
+takes the parsed arguments; a bad value raises one of `ERRORS`, which main.py prints as one
+line with exit status 2.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from rawweights_jax.analysis.inspector import run as inspect_configs
+from rawweights_jax.bench.arch import bench_arch
+from rawweights_jax.bench.attention import bench_attention
+from rawweights_jax.bench.decode import bench_decode
+from rawweights_jax.bench.moe import bench_moe
+from rawweights_jax.bench.train import bench_train
+from rawweights_jax.ckpt.checkpoint import LATEST, CheckpointError, load_model
+from rawweights_jax.config import preset
+from rawweights_jax.data.shakespeare import DataError, load_shakespeare
+from rawweights_jax.inference.generate import generate
+from rawweights_jax.parallel.mesh import MODEL, device_mesh
+from rawweights_jax.parallel.sharding import shard_model
+from rawweights_jax.train.loop import train
+
+ERRORS = (ValueError, DataError, CheckpointError, OSError)
+
+
+def lengths(text: str) -> list[int]:
+    try:
+        values = [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise ValueError(f"--lengths {text!r}: expected comma-separated integers") from None
+    if not values or min(values) < 1:
+        raise ValueError(f"--lengths {text!r}: expected positive integers")
+    return values
+
+
+def train_command(args) -> None:
+    changes = {k: v for k, v in (("max_iters", args.max_iters), ("seed", args.seed),
+                                 ("attention", args.attention)) if v is not None}
+    base = preset(args.preset)
+    if args.max_iters is not None and base.warmup_iters > args.max_iters:
+        changes["warmup_iters"] = args.max_iters // 10    # a short run still warms up first
+    cfg = base.replace(**changes)
+    out = args.out or Path("out") / args.preset
+    if args.resume and not (out / LATEST).is_file():
+        raise ValueError(f"--resume: no checkpoint at {out / LATEST}")
+    if not args.resume and (out / LATEST).is_file():
+        raise ValueError(f"{out / LATEST} exists: pass --resume to continue it, "
+                         "or choose another --out")
+    result = train(cfg, load_shakespeare(), out_dir=out, resume=args.resume, mesh=device_mesh())
+    metrics = out / "metrics.json"
+    metrics.write_text(json.dumps(result.history))
+    print(f"saved {out / LATEST} and {metrics}")
+
+
+def generate_command(args) -> None:
+    mesh = device_mesh(MODEL)            # tensor parallel: each weight split over the cores
+    model, tokenizer, _, _ = load_model(args.ckpt)
+    shard_model(model, mesh)
+    prompts = [tokenizer.encode(p) for p in args.prompt]
+    outs = generate(model, prompts, args.max_new_tokens, temperature=args.temperature,
+                    top_k=args.top_k, top_p=args.top_p, seed=args.seed, use_cache=not args.no_cache,
+                    vocab=tokenizer.vocab_size, mesh=mesh)
+    for i, (prompt, out) in enumerate(zip(args.prompt, outs)):
+        if len(outs) > 1:
+            print(f"--- sample {i + 1} ---")
+        print(prompt + tokenizer.decode(out))
+
+
+def bench_command(args) -> None:
+    mesh = device_mesh()
+    if args.bench == "train":
+        result = bench_train(args.preset, args.max_iters, quiet=args.json, seed=args.seed, mesh=mesh)
+    elif args.bench == "decode":
+        result = bench_decode(args.preset, lengths(args.lengths), quiet=args.json,
+                              mesh=device_mesh(MODEL))
+    elif args.bench == "arch":
+        result = bench_arch(iters=args.iters, quiet=args.json, mesh=mesh)
+    elif args.bench == "moe":
+        result = bench_moe(lengths(args.tokens), quiet=args.json)
+    else:
+        backends = [b.strip() for b in args.backends.split(",") if b.strip()]
+        result = bench_attention(lengths(args.lengths), backends, quiet=args.json)
+    if args.json:
+        print(json.dumps(result))
+
+
+def inspect_command(args) -> None:
+    print(inspect_configs(args.configs, args.context, args.batch, args.dtype, args.json))
+
+
+
+
+COMMANDS = {"train": train_command, "generate": generate_command, "bench": bench_command,
+            "inspect": inspect_command}

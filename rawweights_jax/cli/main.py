@@ -1,0 +1,122 @@
+"""The `rawweights` command: train the robot student, make it write, measure its speed.
+
+    rawweights train --preset shakespeare-char-cpu --out out/cpu
+    rawweights generate --ckpt out/cpu --prompt "ROMEO:" --max-new-tokens 300
+    rawweights bench train|decode|attention|arch|moe [--json]
+    rawweights inspect llama-3.1-8b deepseek-v3 path/to/config.json [--context N] [--json]
+
+Bad input (an unknown preset, a missing or damaged checkpoint, a character the model never saw)
+prints one line naming the problem and exits with status 2; no traceback.
+
+This module parses and must stay free of JAX: the device count is fixed before JAX starts
+(`use_cpu_cores`), and only then are the commands (commands.py) imported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from rawweights_jax.analysis.counts import DTYPE_BYTES
+from rawweights_jax.config import PRESETS
+from rawweights_jax.config.checks import ATTENTION_BACKENDS
+from rawweights_jax.parallel.devices import use_cpu_cores
+
+MULTI_DEVICE = ("train", "generate")
+"""Commands that get one XLA device per core (and the benchmarks, but for attention's)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):            # one line, exit 2 (argparse prints the whole usage)
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="rawweights", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("train", help="train a model from a preset on tiny Shakespeare")
+    p.add_argument("--preset", required=True, choices=sorted(PRESETS), metavar="NAME",
+                   help="one of: " + ", ".join(sorted(PRESETS)))
+    p.add_argument("--max-iters", type=_positive_int, help="optimizer steps (default: the preset's)")
+    p.add_argument("--out", type=Path, help="checkpoint folder (default: out/<preset>)")
+    p.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
+    p.add_argument("--seed", type=int, help="random seed (default: the preset's)")
+    p.add_argument("--attention", choices=ATTENTION_BACKENDS,
+                   help="attention backend (default: auto)")
+
+    p = sub.add_parser("generate", help="continue a prompt with a trained checkpoint")
+    p.add_argument("--ckpt", required=True, type=Path, help="checkpoint file or folder")
+    p.add_argument("--prompt", required=True, action="append",
+                   help="text to continue (repeat for a batch of prompts)")
+    p.add_argument("--max-new-tokens", type=_positive_int, default=500)
+    p.add_argument("--temperature", type=float, default=0.8, help="0 = greedy (default 0.8)")
+    p.add_argument("--top-k", type=_positive_int, help="sample among the k likeliest tokens")
+    p.add_argument("--top-p", type=float, help="sample among the likeliest tokens holding mass p")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no-cache", action="store_true", help="recompute every step (slow; to compare)")
+
+    p = sub.add_parser("bench", help="measure training, decoding or attention speed")
+    bench = p.add_subparsers(dest="bench", required=True, parser_class=_Parser)
+    b = bench.add_parser("train", help="the full training run of a preset, timed")
+    b.add_argument("--preset", default="shakespeare-char-cpu", choices=sorted(PRESETS), metavar="NAME")
+    b.add_argument("--max-iters", type=_positive_int, help="shorter run (default: the preset's)")
+    b.add_argument("--seed", type=int, help="random seed (default: the preset's)")
+    b.add_argument("--json", action="store_true", help="print one JSON object")
+    b = bench.add_parser("decode", help="tokens/s with and without the KV cache")
+    b.add_argument("--preset", default="shakespeare-char", choices=sorted(PRESETS), metavar="NAME")
+    b.add_argument("--lengths", default="64,128,255", help="generated lengths (comma-separated)")
+    b.add_argument("--json", action="store_true", help="print one JSON object")
+    p = sub.add_parser("inspect", help="parameters, KV cache, FLOPs and memory of model configs")
+    p.add_argument("configs", nargs="+", metavar="CONFIG",
+                   help="a config.json (or its folder), a shipped model name, or a preset")
+    p.add_argument("--context", type=_positive_int, default=8192, help="tokens of context (8192)")
+    p.add_argument("--batch", type=_positive_int, default=1, help="sequences at once (1)")
+    p.add_argument("--dtype", default="bf16", choices=sorted(DTYPE_BYTES), metavar="DTYPE",
+                   help="bytes per weight and cache entry (bf16)")
+    p.add_argument("--json", action="store_true", help="one JSON object per config")
+
+    b = bench.add_parser("arch", help="train and decode speed: GPT-2, Llama and MoE CPU presets")
+    b.add_argument("--iters", type=_positive_int, default=300, help="training steps per preset")
+    b.add_argument("--json", action="store_true", help="print one JSON object")
+    b = bench.add_parser("moe", help="one MoE layer: sorted dispatch vs the dense reference")
+    b.add_argument("--tokens", default="768,8", help="tokens per batch (comma-separated)")
+    b.add_argument("--json", action="store_true", help="print one JSON object")
+    b = bench.add_parser("attention", help="time and memory of each attention backend")
+    b.add_argument("--lengths", default="256,512,1024,2048,4096,8192")
+    b.add_argument("--backends", default="naive,xla,blockwise,pallas")
+    b.add_argument("--json", action="store_true", help="print one JSON object")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _build_parser().parse_args(argv)
+    if args.command in MULTI_DEVICE or (args.command == "bench" and args.bench != "attention"):
+        use_cpu_cores()     # before JAX starts: one device per core (parallel/devices.py)
+    # Only now may JAX start: the commands module imports the library's JAX-using layers.
+    from rawweights_jax.cli import commands
+
+    try:
+        commands.COMMANDS[args.command](args)
+    except commands.ERRORS as err:
+        print(f"rawweights {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"rawweights {args.command}: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,48 @@
+"""Choosing the next token from the logits (the voting box): greedy, temperature, top-k, top-p."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import jax
+import jax.numpy as jnp
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """How the next token is chosen from the logits (the voting box)."""
+
+    temperature: float = 1.0   # 0 = always the top-scoring token (greedy)
+    top_k: int | None = None   # keep only the k best tokens
+    top_p: float | None = None  # keep the smallest set of best tokens whose probability >= p
+    vocab: int | None = None   # only ids below this may be chosen (the tokenizer's vocabulary
+                               # can be smaller than the model's padded one)
+
+    def __post_init__(self):
+        if not (isinstance(self.temperature, (int, float)) and self.temperature >= 0):
+            raise ValueError(f"temperature={self.temperature!r} is invalid: expected a number >= 0")
+        if self.top_k is not None and not (isinstance(self.top_k, int) and self.top_k >= 1):
+            raise ValueError(f"top_k={self.top_k!r} is invalid: expected an integer >= 1")
+        if self.top_p is not None and not (0 < self.top_p <= 1):
+            raise ValueError(f"top_p={self.top_p!r} is invalid: expected a number in (0, 1]")
+
+
+# --8<-- [start:sample]
+def sample_logits(logits_BV, key, s: Sampling):
+    """Pick one token per row: greedy at temperature 0, else sample from the filtered softmax."""
+    logits_BV = logits_BV[:, :s.vocab]
+    if s.temperature == 0:
+        return jnp.argmax(logits_BV, axis=-1).astype(jnp.int32)
+    logits_BV = logits_BV.astype(jnp.float32) / s.temperature
+    if s.top_k is not None and s.top_k < logits_BV.shape[-1]:
+        kth_B1 = jax.lax.top_k(logits_BV, s.top_k)[0][:, -1:]
+        logits_BV = jnp.where(logits_BV < kth_B1, -jnp.inf, logits_BV)
+    if s.top_p is not None and s.top_p < 1:
+        sorted_BV = jnp.sort(logits_BV, axis=-1)[:, ::-1]
+        cum_BV = jnp.cumsum(jax.nn.softmax(sorted_BV, axis=-1), axis=-1)
+        # the smallest prefix whose mass reaches top_p: keep a token if the mass before it < p
+        n_keep_B1 = jnp.sum(cum_BV - jax.nn.softmax(sorted_BV, axis=-1) < s.top_p, -1, keepdims=True)
+        cutoff_B1 = jnp.take_along_axis(sorted_BV, n_keep_B1 - 1, axis=-1)
+        logits_BV = jnp.where(logits_BV < cutoff_B1, -jnp.inf, logits_BV)
+    return jax.random.categorical(key, logits_BV, axis=-1).astype(jnp.int32)
+# --8<-- [end:sample]
