@@ -50,8 +50,8 @@ except ImportError:     # one clear line, not a traceback
 import numpy as np
 
 from rawweights_jax.config import Config, preset
-from rawweights_jax.data import DataError, load_shakespeare
-from rawweights_jax.train import learning_rate
+from rawweights_jax.data.shakespeare import DataError, load_shakespeare
+from rawweights_jax.train.optimizer import learning_rate
 
 
 class Block(nn.Module):
@@ -109,7 +109,7 @@ def mean_loss(model, data, cfg: Config, n: int, gen: torch.Generator) -> float:
 def run(cfg: Config, compile_model: bool = False, progress=print) -> dict:
     torch.manual_seed(cfg.seed)
     data = load_shakespeare()
-    train_N, val_N = torch.from_numpy(data.train_N).long(), torch.from_numpy(data.val_N).long()
+    train_Z, val_Z = torch.from_numpy(data.train_Z).long(), torch.from_numpy(data.val_Z).long()
     model = TorchGPT(cfg)
     params = [p for p in model.parameters() if p.requires_grad]
     groups = [{"params": [p for p in params if p.dim() >= 2], "weight_decay": cfg.weight_decay},
@@ -124,7 +124,7 @@ def run(cfg: Config, compile_model: bool = False, progress=print) -> dict:
         t0 = time.perf_counter()
         for g in opt.param_groups:
             g["lr"] = lr_by_step[step]
-        loss = step_fn(*batch(train_N, cfg, gen))
+        loss = step_fn(*batch(train_Z, cfg, gen))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
@@ -135,14 +135,14 @@ def run(cfg: Config, compile_model: bool = False, progress=print) -> dict:
             if progress:
                 ms = statistics.median(times[-cfg.eval_interval:]) * 1000
                 progress(f"step {step + 1:>5}/{cfg.max_iters} | loss {loss_value:.4f} | {ms:.1f} ms/iter"
-                         f" | val {mean_loss(model, val_N, cfg, cfg.eval_iters, eval_gen):.4f}")
+                         f" | val {mean_loss(model, val_Z, cfg, cfg.eval_iters, eval_gen):.4f}")
     wall = time.perf_counter() - t_start
     ms_per_iter = statistics.median(times[10:] if len(times) > 20 else times) * 1000
     return {"benchmark": "train-torch-reference", "preset": "shakespeare-char-cpu",
             "iters": cfg.max_iters, "tokens_per_iter": cfg.tokens_per_iter,
             "ms_per_iter": round(ms_per_iter, 3),
             "tokens_per_second": round(cfg.tokens_per_iter / ms_per_iter * 1000, 1),
-            "val_loss": round(mean_loss(model, val_N, cfg, 200, eval_gen), 4),
+            "val_loss": round(mean_loss(model, val_Z, cfg, 200, eval_gen), 4),
             "final_train_loss": round(loss_value, 4), "seed": cfg.seed, "compiled": compile_model,
             "wall_seconds": round(wall, 1), **environment()}
 

@@ -6,7 +6,7 @@ value, so a weight mapped to the wrong place cannot go unnoticed.
 
 from __future__ import annotations
 
-from rawweights_jax.families import TINY_HF
+from rawweights_jax.families.tiny import TINY_HF
 
 
 def make_hf_model(family: str, seed: int = 0):

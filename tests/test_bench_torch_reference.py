@@ -12,8 +12,8 @@ import pytest
 torch = pytest.importorskip("torch", reason="the torch yardstick needs torch: pip install -e '.[hf]'")
 
 from rawweights_jax.config import preset  # noqa: E402
-from rawweights_jax.model import count_params, init_model  # noqa: E402
-from rawweights_jax.train import cross_entropy  # noqa: E402
+from rawweights_jax.model.gpt import count_params, init_model  # noqa: E402
+from rawweights_jax.train.loss import cross_entropy  # noqa: E402
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "torch_reference.py"
 
