@@ -49,13 +49,13 @@ except ImportError:     # one clear line, not a traceback
 
 import numpy as np
 
-from rawweights_jax.config import Config, preset
+from rawweights_jax.config import ModelConfig, RunConfig, preset
 from rawweights_jax.data.shakespeare import DataError, load_shakespeare
 from rawweights_jax.train.optimizer import learning_rate
 
 
 class Block(nn.Module):
-    def __init__(self, cfg: Config):
+    def __init__(self, cfg: ModelConfig):
         super().__init__()
         D = cfg.d_model
         self.n_heads = cfg.n_heads
@@ -73,7 +73,7 @@ class Block(nn.Module):
 
 
 class TorchGPT(nn.Module):
-    def __init__(self, cfg: Config):
+    def __init__(self, cfg: ModelConfig):
         super().__init__()
         self.wte = nn.Embedding(cfg.vocab_size, cfg.d_model)
         self.wpe = nn.Embedding(cfg.context_len, cfg.d_model)
@@ -92,58 +92,58 @@ class TorchGPT(nn.Module):
         return F.cross_entropy(logits_BTV.flatten(0, 1), targets_BT.flatten())
 
 
-def batch(data, cfg: Config, gen: torch.Generator):
-    starts = torch.randint(len(data) - cfg.context_len, (cfg.batch_size,), generator=gen)
-    rows = torch.stack([data[s:s + cfg.context_len + 1] for s in starts.tolist()])
+def batch(data, cfg: RunConfig, gen: torch.Generator):
+    starts = torch.randint(len(data) - cfg.model.context_len, (cfg.train.batch_size,), generator=gen)
+    rows = torch.stack([data[s:s + cfg.model.context_len + 1] for s in starts.tolist()])
     return rows[:, :-1], rows[:, 1:]
 
 
 @torch.no_grad()
-def mean_loss(model, data, cfg: Config, n: int, gen: torch.Generator) -> float:
+def mean_loss(model, data, cfg: RunConfig, n: int, gen: torch.Generator) -> float:
     model.eval()
     losses = [model(*batch(data, cfg, gen)).item() for _ in range(n)]
     model.train()
     return sum(losses) / n
 
 
-def run(cfg: Config, compile_model: bool = False, progress=print) -> dict:
-    torch.manual_seed(cfg.seed)
+def run(cfg: RunConfig, compile_model: bool = False, progress=print) -> dict:
+    torch.manual_seed(cfg.train.seed)
     data = load_shakespeare()
     train_Z, val_Z = torch.from_numpy(data.train_Z).long(), torch.from_numpy(data.val_Z).long()
-    model = TorchGPT(cfg)
+    model = TorchGPT(cfg.model)
     params = [p for p in model.parameters() if p.requires_grad]
-    groups = [{"params": [p for p in params if p.dim() >= 2], "weight_decay": cfg.weight_decay},
+    groups = [{"params": [p for p in params if p.dim() >= 2], "weight_decay": cfg.train.weight_decay},
               {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0}]
-    opt = torch.optim.AdamW(groups, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), eps=1e-8)
+    opt = torch.optim.AdamW(groups, lr=cfg.train.lr, betas=(cfg.train.beta1, cfg.train.beta2), eps=1e-8)
     step_fn = torch.compile(model) if compile_model else model
-    gen, eval_gen = torch.Generator().manual_seed(cfg.seed), torch.Generator().manual_seed(cfg.seed + 1)
+    gen, eval_gen = torch.Generator().manual_seed(cfg.train.seed), torch.Generator().manual_seed(cfg.train.seed + 1)
     # rawweights_jax's own schedule, computed once for every step (no JAX call in the loop)
-    lr_by_step = np.asarray(learning_rate(cfg, np.arange(cfg.max_iters))).tolist()
+    lr_by_step = np.asarray(learning_rate(cfg.train, np.arange(cfg.train.max_iters))).tolist()
     times, t_start = [], time.perf_counter()
-    for step in range(cfg.max_iters):
+    for step in range(cfg.train.max_iters):
         t0 = time.perf_counter()
         for g in opt.param_groups:
             g["lr"] = lr_by_step[step]
         loss = step_fn(*batch(train_Z, cfg, gen))
         opt.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
+        torch.nn.utils.clip_grad_norm_(params, cfg.train.grad_clip)
         opt.step()
         loss_value = loss.item()               # waits for the step, as nanoGPT's logging does
         times.append(time.perf_counter() - t0)
-        if (step + 1) % cfg.eval_interval == 0 or step + 1 == cfg.max_iters:
+        if (step + 1) % cfg.train.eval_interval == 0 or step + 1 == cfg.train.max_iters:
             if progress:
-                ms = statistics.median(times[-cfg.eval_interval:]) * 1000
-                progress(f"step {step + 1:>5}/{cfg.max_iters} | loss {loss_value:.4f} | {ms:.1f} ms/iter"
-                         f" | val {mean_loss(model, val_Z, cfg, cfg.eval_iters, eval_gen):.4f}")
+                ms = statistics.median(times[-cfg.train.eval_interval:]) * 1000
+                progress(f"step {step + 1:>5}/{cfg.train.max_iters} | loss {loss_value:.4f} | {ms:.1f} ms/iter"
+                         f" | val {mean_loss(model, val_Z, cfg, cfg.train.eval_iters, eval_gen):.4f}")
     wall = time.perf_counter() - t_start
     ms_per_iter = statistics.median(times[10:] if len(times) > 20 else times) * 1000
     return {"benchmark": "train-torch-reference", "preset": "shakespeare-char-cpu",
-            "iters": cfg.max_iters, "tokens_per_iter": cfg.tokens_per_iter,
+            "iters": cfg.train.max_iters, "tokens_per_iter": cfg.tokens_per_iter,
             "ms_per_iter": round(ms_per_iter, 3),
             "tokens_per_second": round(cfg.tokens_per_iter / ms_per_iter * 1000, 1),
             "val_loss": round(mean_loss(model, val_Z, cfg, 200, eval_gen), 4),
-            "final_train_loss": round(loss_value, 4), "seed": cfg.seed, "compiled": compile_model,
+            "final_train_loss": round(loss_value, 4), "seed": cfg.train.seed, "compiled": compile_model,
             "wall_seconds": round(wall, 1), **environment()}
 
 
@@ -158,15 +158,16 @@ def decode(lengths=(64, 128, 255), repeat: int = 3, progress=print) -> dict:
     import transformers
 
     cfg = preset("shakespeare-char")
-    hf = transformers.GPT2Config(vocab_size=cfg.vocab_size, n_positions=cfg.context_len,
-                                 n_embd=cfg.d_model, n_layer=cfg.n_layers, n_head=cfg.n_heads,
-                                 resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0)
+    hf = transformers.GPT2Config(vocab_size=cfg.model.vocab_size, n_positions=cfg.model.context_len,
+                                 n_embd=cfg.model.d_model, n_layer=cfg.model.n_layers,
+                                 n_head=cfg.model.n_heads, resid_pdrop=0.0, embd_pdrop=0.0,
+                                 attn_pdrop=0.0)
     torch.manual_seed(0)
     model = transformers.GPT2LMHeadModel(hf).eval()
     rows = []
     for n in lengths:
         for rows_b, cached in ((1, True), (8, True), (1, False)):
-            prompt = torch.arange(rows_b).remainder(cfg.vocab_size)[:, None]
+            prompt = torch.arange(rows_b).remainder(cfg.model.vocab_size)[:, None]
             sample = lambda: model.generate(prompt, attention_mask=torch.ones_like(prompt),
                                          max_new_tokens=n, min_new_tokens=n, do_sample=True,
                                          use_cache=cached, pad_token_id=0)
@@ -210,7 +211,7 @@ def main(argv=None) -> int:
             lengths = tuple(int(n) for n in args.lengths.split(","))
         except ValueError:
             ap.error(f"--lengths must be comma-separated integers, got {args.lengths!r}")
-        longest = preset("shakespeare-char").context_len - 1
+        longest = preset("shakespeare-char").model.context_len - 1
         if not lengths or min(lengths) < 1 or max(lengths) > longest:
             ap.error(f"--lengths must lie in 1..{longest}, got {args.lengths!r}")
         out = decode(lengths, progress=progress)
@@ -219,7 +220,7 @@ def main(argv=None) -> int:
         if args.max_iters is not None:
             if args.max_iters < 1:
                 ap.error(f"--max-iters must be at least 1, got {args.max_iters}")
-            cfg = cfg.replace(max_iters=args.max_iters, warmup_iters=min(cfg.warmup_iters, args.max_iters),
+            cfg = cfg.replace(max_iters=args.max_iters, warmup_iters=min(cfg.train.warmup_iters, args.max_iters),
                               lr_decay_iters=args.max_iters)
         try:
             out = run(cfg, args.compile, progress=progress)

@@ -17,7 +17,10 @@ import importlib
 # Public name -> module defining it. A literal dict on purpose: the site's snippet cache reads
 # it (without importing) to know which modules a snippet using `rawweights_jax.NAME` reaches.
 _EXPORTS = {
-    "Config": "rawweights_jax.config",
+    "ModelConfig": "rawweights_jax.config",
+    "TrainConfig": "rawweights_jax.config",
+    "RunConfig": "rawweights_jax.config",
+    "Runtime": "rawweights_jax.config",
     "PRESETS": "rawweights_jax.config",
     "preset": "rawweights_jax.config",
     "GPT": "rawweights_jax.model.gpt",

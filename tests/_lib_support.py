@@ -4,19 +4,25 @@ from __future__ import annotations
 
 from flax import nnx
 
-from rawweights_jax.config import Config
+from rawweights_jax.config import ModelConfig, RunConfig, TrainConfig
 from rawweights_jax.data.shakespeare import Dataset
 
 TEXT = ("First Citizen:\nBefore we proceed any further, hear me speak.\n\n"
         "All:\nSpeak, speak.\n\nFirst Citizen:\nYou are all resolved rather to die than to famish?\n") * 40
 
 
-def tiny_config(**changes) -> Config:
-    base = dict(vocab_size=40, context_len=16, n_layers=2, n_heads=4, d_model=32, batch_size=4,
-                max_iters=20, warmup_iters=2, eval_interval=10, eval_iters=2,
-                steps_per_dispatch=5, attention="naive")
-    base.update(changes)
-    return Config(**base)
+TINY_RUN = RunConfig(ModelConfig(vocab_size=40, context_len=16, n_layers=2, n_heads=4, d_model=32),
+                     TrainConfig(batch_size=4, max_iters=20, warmup_iters=2, eval_interval=10,
+                                 eval_iters=2, steps_per_dispatch=5))
+
+
+def tiny_config(**changes) -> RunConfig:
+    """A tiny run; `changes` go to the model or the recipe, whichever has the field."""
+    return TINY_RUN.replace(**changes)
+
+
+def tiny_model(**changes) -> ModelConfig:
+    return tiny_config(**changes).model
 
 
 def tiny_data() -> Dataset:

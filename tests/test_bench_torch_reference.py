@@ -46,7 +46,7 @@ def copy_weights(ours, theirs, cfg):
 
 
 def test_same_model_same_loss(ref):
-    cfg = preset("shakespeare-char-cpu")
+    cfg = preset("shakespeare-char-cpu").model
     ours, theirs = init_model(cfg), ref.TorchGPT(cfg)
     assert sum(p.numel() for p in theirs.parameters()) == count_params(ours)
     copy_weights(ours, theirs, cfg)
@@ -66,7 +66,7 @@ def test_short_run_learns(ref, shakespeare):
     out = ref.run(cfg, progress=lines.append)
     assert [line.split("|")[0].strip() for line in lines] == ["step    30/60", "step    60/60"]
     assert out["iters"] == 60 and out["ms_per_iter"] > 0
-    assert out["val_loss"] < np.log(cfg.vocab_size) - 1.0     # 4.17 at random; it has learned
+    assert out["val_loss"] < np.log(cfg.model.vocab_size) - 1.0     # 4.17 at random; it has learned
 
 
 @pytest.mark.parametrize("argv, message", [

@@ -14,7 +14,8 @@ from flax import nnx
 
 from rawweights_jax.analysis.counts import (flops_per_token, kv_bytes, kv_bytes_per_token_layer, param_counts)
 from rawweights_jax.analysis.zoo import zoo_model, zoo_names
-from rawweights_jax.config import PRESETS, Config
+from rawweights_jax.bench.train import train_flops_per_token
+from rawweights_jax.config import PRESETS, ModelConfig, Runtime, preset
 from rawweights_jax.families.tiny import TINY_HF, tiny_config
 from rawweights_jax.kvcache.cache import KVCache
 from rawweights_jax.model.gpt import count_params, init_model
@@ -25,9 +26,9 @@ VARIANTS = [dict(bias=True), dict(norm_placement="post"), dict(norm_placement="s
 
 
 def _configs():
-    yield from ((f, tiny_config(f)) for f in sorted(TINY_HF))
-    yield from PRESETS.items()
-    yield from ((f"variant{i}", Config(vocab_size=50, n_layers=2, **v)) for i, v in enumerate(VARIANTS))
+    yield from ((f, tiny_config(f).model) for f in sorted(TINY_HF))
+    yield from ((name, run.model) for name, run in PRESETS.items())
+    yield from ((f"variant{i}", ModelConfig(vocab_size=50, n_layers=2, **v)) for i, v in enumerate(VARIANTS))
 
 
 @pytest.mark.parametrize("name,cfg", list(_configs()), ids=lambda x: x if isinstance(x, str) else "")
@@ -39,8 +40,8 @@ def test_parameter_count_is_exact(name, cfg):
 @pytest.mark.parametrize("family", ["mixtral", "qwen3_moe", "deepseek_v3"])
 def test_active_parameters_are_what_one_token_touches(family):
     """Gradient of one token's output: exactly k experts per MoE layer receive a non-zero one."""
-    cfg = tiny_config(family, moe_dispatch="dense")
-    model = init_model(cfg)
+    cfg = tiny_config(family).model
+    model = init_model(cfg, runtime=Runtime(moe_dispatch="dense"))
     graphdef, params = nnx.split(model, nnx.Param)
     grads = jax.jit(jax.grad(lambda p: nnx.merge(graphdef, p)(jnp.array([[3]])).sum()))(params)
     touched_experts = 0
@@ -59,7 +60,7 @@ def test_active_parameters_are_what_one_token_touches(family):
 @pytest.mark.parametrize("family", ["gpt2", "llama", "qwen3_moe", "deepseek_v3", "gemma3_text",
                                     "mistral"])
 def test_kv_bytes_equal_the_real_cache(family):
-    cfg = tiny_config(family)
+    cfg = tiny_config(family).model
     cache = KVCache.empty(cfg, batch=2, slots=32, dtype=jnp.float32)
     real = sum(x.nbytes for x in cache.k + cache.v)
     assert real == kv_bytes(cfg, context=32, batch=2, dtype="float32")
@@ -68,10 +69,10 @@ def test_kv_bytes_equal_the_real_cache(family):
 
 
 def test_sliding_windows_cap_the_cache_and_mla_is_small():
-    cfg = tiny_config("gemma3_text")          # local, global, local; window 5
+    cfg = tiny_config("gemma3_text").model          # local, global, local; window 5
     per = kv_bytes_per_token_layer(cfg, "bfloat16")
     assert kv_bytes(cfg, 100) == (5 + 100 + 5) * per
-    ds = tiny_config("deepseek_v3")
+    ds = tiny_config("deepseek_v3").model
     assert kv_bytes_per_token_layer(ds, "bfloat16") == (20 + 8) * 2
 
 
@@ -80,9 +81,8 @@ def test_sliding_windows_cap_the_cache_and_mla_is_small():
 def test_flops_match_xla_cost_analysis(changes):
     """Our FLOPs of a full forward pass of T tokens (every key scored, as the naive backend does)
     agree with XLA's own count of the compiled computation within 2%."""
-    cfg = Config(vocab_size=1000, context_len=64, n_layers=2, n_heads=4, d_model=256,
-                 attention="naive", **changes)
-    graphdef, params = nnx.split(init_model(cfg))
+    cfg = ModelConfig(vocab_size=1000, context_len=64, n_layers=2, n_heads=4, d_model=256, **changes)
+    graphdef, params = nnx.split(init_model(cfg, runtime=Runtime(attention="naive")))
     for T in (1, 64):
         f = jax.jit(lambda p, t: nnx.merge(graphdef, p)(t))
         cost = f.lower(params, jnp.zeros((1, T), jnp.int32)).compile().cost_analysis()
@@ -123,3 +123,33 @@ def test_inspect_cli(tmp_path):
     assert out.returncode == 2 and out.stderr.count("\n") == 1 and "num_attention_heads" in out.stderr
     out = run("no-such-model")
     assert out.returncode == 2 and "not a file, a shipped model" in out.stderr
+
+
+def test_the_benchmarks_mfu_counts_what_the_model_computes():
+    """bench train divides the analysis's FLOPs: SwiGLU's third matrix counted (llama preset),
+    only the active experts (moe preset)."""
+    cfg = preset("llama-char-cpu").model
+    D, N, K, H, F, L, V = (cfg.d_model, cfg.n_heads, cfg.n_kv_heads, cfg.head_dim, cfg.d_ff,
+                           cfg.n_layers, cfg.vocab_size)
+    assert flops_per_token(cfg, 1)["matmul"] == 2 * (L * (D * (N + 2 * K) * H + N * H * D + 3 * D * F) + D * V)
+    assert train_flops_per_token(cfg) == flops_per_token(cfg, cfg.context_len)["train"]
+    moe = preset("moe-char-cpu").model
+    routed = moe.n_layers * moe.experts_per_token * 3 * moe.d_model * moe.d_expert
+    router = moe.n_layers * moe.d_model * moe.n_experts
+    attention = moe.n_layers * (D * (N + 2 * K) * H + N * H * D)
+    assert flops_per_token(moe, 1)["matmul"] == 2 * (attention + routed + router + D * V)
+
+
+@pytest.mark.parametrize("field, value, expected", [
+    ("num_attention_heads", 0, "n_heads=0 is invalid"),
+    ("num_hidden_layers", 10**30, "n_layers=1000000000000000000000000000000 is invalid"),
+    ("num_hidden_layers", 10**9, "<= 10,000"), ("hidden_size", 10**400, "d_model="),
+])
+def test_inspect_refuses_out_of_range_configs_in_one_line(tmp_path, field, value, expected):
+    hf = dict(zoo_model("llama-3.2-1b").hf, **{field: value})
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(hf))
+    out = subprocess.run([sys.executable, "-m", "rawweights_jax.cli", "inspect", str(path)],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2 and out.stderr.count("\n") == 1, out.stderr
+    assert expected in out.stderr and "Traceback" not in out.stderr

@@ -71,3 +71,19 @@ def test_cli_train_on_shakespeare_resumes(shakespeare, tmp_path):
     r = rawweights("train", "--preset", "shakespeare-char-cpu", "--max-iters", "30", "--out", str(out), "--resume")
     assert r.returncode == 0, r.stderr
     assert "resumed from" in r.stdout and "step     30/30" in r.stdout
+
+
+def test_cli_train_checks_out_before_training_and_a_finished_resume_changes_nothing(shakespeare, tmp_path):
+    """--out that is a file fails at once (not at the first checkpoint, minutes later); resuming
+    a run that already reached --max-iters says so and rewrites neither checkpoint nor metrics."""
+    a_file = tmp_path / "not-a-folder"
+    a_file.write_text("x")
+    r = rawweights("train", "--preset", "shakespeare-char-cpu", "--out", str(a_file))
+    assert r.returncode == 2 and "is a file, not a folder" in r.stderr and "step" not in r.stdout
+    out = tmp_path / "done"
+    r = rawweights("train", "--preset", "shakespeare-char-cpu", "--max-iters", "10", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    r = rawweights("train", "--preset", "shakespeare-char-cpu", "--max-iters", "10", "--out", str(out), "--resume")
+    assert r.returncode == 0 and "nothing to do" in r.stdout and "saved" not in r.stdout
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before

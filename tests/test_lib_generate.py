@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from _lib_support import tiny_config
+from _lib_support import tiny_model
 from rawweights_jax.inference.generate import cached_logits, generate
 from rawweights_jax.inference.sampling import sample_logits, Sampling
 from rawweights_jax.model.gpt import init_model
 from rawweights_jax.parallel.sharding import shard_model, shard_weights
 
-MODEL = init_model(tiny_config(n_kv_heads=2, context_len=32))
+MODEL = init_model(tiny_model(n_kv_heads=2, context_len=32))
 
 
 def test_cached_logits_equal_full_recompute_at_every_step():
@@ -67,7 +67,7 @@ def test_bad_prompts():
 def test_tensor_parallel_decoding_over_two_cpu_devices_gives_the_same_tokens(mesh2):
     """generate() with a mesh splits the weights over its devices (parallel/sharding.py); the
     tokens must not change."""
-    model = init_model(tiny_config(n_kv_heads=2, context_len=32))
+    model = init_model(tiny_model(n_kv_heads=2, context_len=32))
     single = generate(model, [[1, 2, 3], [4]], 40, temperature=0)
     assert generate(model, [[1, 2, 3], [4]], 40, temperature=0, mesh=mesh2) == single
 
@@ -99,7 +99,7 @@ def test_a_model_placed_on_the_mesh_is_not_copied_again(mesh2):
     """shard_model places the weights once; generate() then finds them split and makes no copy
     (so a server or benchmark pays for the split once, not per call), and a changed weight is
     simply used: there is no hidden copy that could go stale."""
-    model = shard_model(init_model(tiny_config(context_len=32)), mesh2)
+    model = shard_model(init_model(tiny_model(context_len=32)), mesh2)
     params = nnx.state(model, nnx.Param)
     placed = shard_weights(params, mesh2)
     same = [a is b for a, b in zip(jax.tree.leaves(params), jax.tree.leaves(placed))]

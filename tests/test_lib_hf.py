@@ -16,7 +16,6 @@ import jax.numpy as jnp  # noqa: E402
 
 from _hf_support import make_hf_model  # noqa: E402
 from _lib_support import forward  # noqa: E402
-from rawweights_jax.config import Config  # noqa: E402
 from rawweights_jax.families.hf_config import config_from_hf, config_to_hf  # noqa: E402
 from rawweights_jax.families.tiny import TINY_HF  # noqa: E402
 from rawweights_jax.inference.generate import cached_logits, generate  # noqa: E402
@@ -63,7 +62,7 @@ def test_cached_generation_matches(pair):
 def test_config_round_trip(pair):
     family, ref, ours, path = pair
     cfg = ours.cfg
-    hf = config_to_hf(cfg)
+    hf = config_to_hf(cfg, family)
     assert config_from_hf(hf) == cfg
     rebuilt = transformers.AutoConfig.for_model(**hf)      # transformers accepts what we write
     assert type(rebuilt) is type(ref.config)

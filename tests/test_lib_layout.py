@@ -7,7 +7,6 @@ The layout checks read source files with `ast`; the suffix check builds tiny mod
 from __future__ import annotations
 
 import ast
-import re
 from pathlib import Path
 
 import pytest
@@ -130,7 +129,7 @@ def test_every_weight_suffix_names_its_axes(family):
     """A weight's suffix has one legend letter per axis, and the letters with one size in a
     model (D, V, E, L, C, N, K) have that size. Exception, stated: a Norm's scale is always
     named scale_D, also where it normalises a head (QK-norm: H) or a latent (MLA: C, Q)."""
-    cfg = tiny_config(family)
+    cfg = tiny_config(family).model
     sizes = {"D": cfg.d_model, "V": cfg.vocab_size, "E": cfg.n_experts, "C": cfg.kv_lora_rank,
              "N": cfg.n_heads, "K": cfg.n_kv_heads}
     model = nnx.eval_shape(lambda: init_model(cfg))

@@ -7,11 +7,11 @@ from flax import nnx
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from _lib_support import tiny_config
+from _lib_support import tiny_model
 from rawweights_jax.kvcache.cache import KVCache
 from rawweights_jax.model.gpt import count_params, init_model
 
-CFG = tiny_config(n_kv_heads=2, bias=True)
+CFG = tiny_model(n_kv_heads=2, bias=True)
 MODEL = init_model(CFG)
 FORWARD = jax.jit(lambda t: MODEL(t))
 _GRAPH, _PARAMS = nnx.split(MODEL)
@@ -66,10 +66,11 @@ def test_parameter_count_matches_the_shapes():
 
 
 def test_dropout_is_random_only_with_a_key():
-    cfg = tiny_config(dropout=0.5)
-    model = init_model(cfg)
+    model = init_model(tiny_model())
     tokens = jnp.zeros((1, 8), jnp.int32)
     np.testing.assert_array_equal(model(tokens), model(tokens))
-    a = model(tokens, dropout_key=jax.random.key(0))
-    b = model(tokens, dropout_key=jax.random.key(1))
+    np.testing.assert_array_equal(model(tokens), model(tokens, dropout_rate=0.5))
+    np.testing.assert_array_equal(model(tokens), model(tokens, dropout_key=jax.random.key(0)))
+    a = model(tokens, dropout_key=jax.random.key(0), dropout_rate=0.5)
+    b = model(tokens, dropout_key=jax.random.key(1), dropout_rate=0.5)
     assert np.abs(np.asarray(a - b)).max() > 0

@@ -12,7 +12,7 @@ import pytest
 
 from _lib_support import forward
 from rawweights_jax.nn.attention.mask import causal_mask
-from rawweights_jax.config import Config
+from rawweights_jax.config import ModelConfig, Runtime
 from rawweights_jax.families.tiny import TINY_HF, tiny_config
 from rawweights_jax.inference.generate import cached_logits
 from rawweights_jax.families.hf_config import HFConfigError, config_from_hf
@@ -29,16 +29,16 @@ from rawweights_jax.train.loop import train
 def test_sorted_dispatch_equals_dense_reference(n_tokens, n_experts, k, kind):
     D, F = 12, 20
     keys = jax.random.split(jax.random.key(0), 6)
-    x_ND = jax.random.normal(keys[0], (n_tokens, D))
+    x_UD = jax.random.normal(keys[0], (n_tokens, D))
     w_in, w_up, w_out = (jax.random.normal(kk, s) * 0.3 for kk, s in
                          zip(keys[1:4], [(n_experts, D, F), (n_experts, D, F), (n_experts, F, D)]))
     w_up = None if kind == "gelu" else w_up
-    experts_NK = jax.vmap(lambda kk: jax.random.permutation(kk, n_experts)[:k])(
+    experts_UO = jax.vmap(lambda kk: jax.random.permutation(kk, n_experts)[:k])(
         jax.random.split(keys[4], n_tokens))
-    weights_NK = jax.random.uniform(keys[5], (n_tokens, k))
+    weights_UO = jax.random.uniform(keys[5], (n_tokens, k))
 
     def run(dispatch, w_in, w_out):
-        return dispatch(kind, x_ND, weights_NK, experts_NK, w_in, w_up, w_out)
+        return dispatch(kind, x_UD, weights_UO, experts_UO, w_in, w_up, w_out)
 
     sparse, load_s = run(dispatch_sorted, w_in, w_out)
     dense, load_d = run(dispatch_dense, w_in, w_out)
@@ -51,23 +51,23 @@ def test_sorted_dispatch_equals_dense_reference(n_tokens, n_experts, k, kind):
 
 
 def test_group_limited_routing_and_choice_bias():
-    cfg = Config(n_experts=8, experts_per_token=2, router_groups=4, router_groups_per_token=1,
+    cfg = ModelConfig(n_experts=8, experts_per_token=2, router_groups=4, router_groups_per_token=1,
                  router_score="sigmoid", router_bias=True, router_norm_topk=True)
-    x_ND = jax.random.normal(jax.random.key(1), (50, cfg.d_model))
+    x_UD = jax.random.normal(jax.random.key(1), (50, cfg.d_model))
     w_DE = jax.random.normal(jax.random.key(2), (cfg.d_model, 8))
-    weights_NK, experts_NK, _ = route(x_ND, w_DE, cfg)
-    groups = np.asarray(experts_NK) // 2               # 4 groups of 2 experts
+    weights_UO, experts_UO, _ = route(x_UD, w_DE, cfg)
+    groups = np.asarray(experts_UO) // 2               # 4 groups of 2 experts
     assert (groups[:, 0] == groups[:, 1]).all()        # one group allowed: both picks share it
-    np.testing.assert_allclose(weights_NK.sum(-1), 1.0, rtol=1e-5)
+    np.testing.assert_allclose(weights_UO.sum(-1), 1.0, rtol=1e-5)
     # a large bias on expert 5 makes every token choose it, but never changes the weights' source
     bias_E = jnp.zeros(8).at[5].set(10.0)
-    _, biased_NK, scores_NE = route(x_ND, w_DE, cfg, bias_E)
-    assert (np.asarray(biased_NK) == 5).any(-1).all()
+    _, biased_UO, scores_UE = route(x_UD, w_DE, cfg, bias_E)
+    assert (np.asarray(biased_UO) == 5).any(-1).all()
 
 
 # ----------------------------------------------------------------------------- RoPE
 def test_rope_scores_depend_only_on_distance():
-    cfg = Config(position="rope", n_heads=1, d_model=16)
+    cfg = ModelConfig(position="rope", n_heads=1, d_model=16)
     inv_freq, _ = rope_frequencies(cfg)
     q, k = jax.random.normal(jax.random.key(0), (2, 1, 1, 1, 16))
 
@@ -79,7 +79,7 @@ def test_rope_scores_depend_only_on_distance():
 
 
 def test_llama3_scaling_keeps_high_frequencies_and_divides_low_ones():
-    base = Config(position="rope", d_model=128, n_heads=1, context_len=256)
+    base = ModelConfig(position="rope", d_model=128, n_heads=1, context_len=256)
     scaled = base.replace(rope_scaling="llama3", rope_factor=8.0, rope_original_context=64)
     f0, f1 = rope_frequencies(base)[0], rope_frequencies(scaled)[0]
     assert f1[0] == f0[0]                                  # fastest pair untouched
@@ -91,7 +91,7 @@ def test_llama3_scaling_keeps_high_frequencies_and_divides_low_ones():
                                      dict(position="sinusoidal"), dict(position="none"),
                                      dict(position="rope", norm="rmsnorm", mlp="geglu", qk_norm=True)])
 def test_variants_run_and_cache_equals_recompute(changes):
-    cfg = Config(vocab_size=30, context_len=32, n_layers=2, n_heads=4, d_model=32, **changes)
+    cfg = ModelConfig(vocab_size=30, context_len=32, n_layers=2, n_heads=4, d_model=32, **changes)
     model = init_model(cfg)
     prompt = list(range(1, 9))
     tokens, seen = cached_logits(model, prompt, 12)
@@ -112,10 +112,10 @@ def test_family_trains_generates_and_backends_agree(family, shakespeare):
     full = forward(model, jnp.asarray([prompt + np.asarray(tokens).tolist()]))   # ... equals recompute
     np.testing.assert_allclose(seen, full[0, len(prompt) - 1:-1], atol=1e-4)
     x = jnp.asarray([shakespeare.tokenizer.encode("To be, or not to be, that is the question:\n" * 2)[:64]])
-    ref = init_model(cfg.replace(attention="naive"))
+    ref = init_model(cfg.model, runtime=Runtime(attention="naive"))
     want = forward(ref, x)
     for backend in ("xla", "blockwise", "pallas"):          # windows honoured by every backend
-        other = init_model(cfg.replace(attention=backend))
+        other = init_model(cfg.model, runtime=Runtime(attention=backend))
         np.testing.assert_allclose(forward(other, x), want, atol=2e-4, err_msg=f"{family} {backend}")
 
 
@@ -155,7 +155,7 @@ def test_malformed_config_file_and_pickle_only_checkpoint(tmp_path):
 
 
 def test_padding_rows_and_causal_mask_positions_for_rope():
-    cfg = tiny_config("qwen3")
+    cfg = tiny_config("qwen3").model
     model = init_model(cfg)
     short, long = [5, 6, 7], [9, 10, 11, 12, 13, 14]
     from rawweights_jax.inference.generate import generate
@@ -167,7 +167,7 @@ def test_padding_rows_and_causal_mask_positions_for_rope():
 
 def test_local_layers_keep_only_their_window():
     from rawweights_jax.kvcache.cache import KVCache
-    cfg = tiny_config("gemma3_text")          # local, global, local with window 5
+    cfg = tiny_config("gemma3_text").model    # local, global, local with window 5
     cache = KVCache.empty(cfg, batch=2, slots=64)
     assert [k.shape[2] for k in cache.k] == [5, 64, 5]
     model = init_model(cfg)
@@ -178,7 +178,22 @@ def test_local_layers_keep_only_their_window():
 
 
 def test_learned_positions_refuse_longer_sequences():
-    model = init_model(Config(vocab_size=20, context_len=8, n_layers=1, n_heads=2, d_model=16))
+    model = init_model(ModelConfig(vocab_size=20, context_len=8, n_layers=1, n_heads=2, d_model=16))
     with pytest.raises(ValueError, match="exceed the 8 learned positions"):
         model(jnp.zeros((1, 9), jnp.int32))
     assert model(jnp.zeros((1, 8), jnp.int32)).shape == (1, 8, 20)
+
+
+def test_qwen3_moe_dense_layers_anywhere():
+    """mlp_only_layers keeps named layers dense; decoder_sparse_step makes every k-th sparse;
+    the analysis counts what the model then builds."""
+    hf = dict(TINY_HF["qwen3_moe"], num_hidden_layers=6, decoder_sparse_step=2, mlp_only_layers=[3])
+    cfg = config_from_hf(hf)
+    assert cfg.mlp_layers == ("dense", "moe", "dense", "dense", "dense", "moe")
+    from flax import nnx
+
+    from rawweights_jax.analysis.counts import param_counts
+    from rawweights_jax.model.gpt import count_params
+    assert param_counts(cfg)["total"] == count_params(nnx.eval_shape(lambda: init_model(cfg)))
+    with pytest.raises(HFConfigError, match="mlp_only_layers"):
+        config_from_hf(dict(hf, mlp_only_layers=[9]))

@@ -56,16 +56,16 @@ def test_gradient_accumulation_with_bf16_compute_keeps_float32_weights():
 
 def test_schedule_warms_up_then_decays_to_min_lr():
     cfg = tiny_config(max_iters=100, warmup_iters=10, lr=1.0, min_lr=0.1)
-    lrs = [float(learning_rate(cfg, s)) for s in range(100)]
+    lrs = [float(learning_rate(cfg.train, s)) for s in range(100)]
     assert lrs[0] < lrs[5] < lrs[9] <= 1.0 and abs(lrs[10] - 1.0) < 1e-6
-    assert all(a >= b for a, b in zip(lrs[10:], lrs[11:])) and abs(float(learning_rate(cfg, 100)) - 0.1) < 1e-6
+    assert all(a >= b for a, b in zip(lrs[10:], lrs[11:])) and abs(float(learning_rate(cfg.train, 100)) - 0.1) < 1e-6
 
 def test_weight_decay_touches_matrices_only():
     cfg = tiny_config(lr=1e-2, weight_decay=0.5, bias=True, warmup_iters=0)
     _, state = init_state(cfg)
     ones = jax.tree.map(jnp.ones_like, state.params)
     with jax.numpy_dtype_promotion("standard"):   # optax mixes float and int32 (trainer.py)
-        updates, _ = make_optimizer(cfg).update(jax.tree.map(jnp.zeros_like, ones), state.opt_state, ones)
+        updates, _ = make_optimizer(cfg.train).update(jax.tree.map(jnp.zeros_like, ones), state.opt_state, ones)
     decayed = {jax.tree_util.keystr(path).split("'")[-2]: bool(np.abs(np.asarray(u)).max() > 0)
                for path, u in jax.tree_util.tree_leaves_with_path(updates)}
     assert decayed["wqkv_DKJH"] and decayed["w_in_DF"] and decayed["wte_VD"] and decayed["wpe_TD"]
@@ -110,5 +110,5 @@ def test_data_parallel_step_sums_all_gradients_in_one_collective(mesh2):
 
 
 def test_vocabulary_larger_than_config_is_an_error():
-    with pytest.raises(ValueError, match="distinct tokens but Config.vocab_size=5"):
+    with pytest.raises(ValueError, match="distinct tokens but ModelConfig.vocab_size=5"):
         train(tiny_config(vocab_size=5), DATA, progress=None)

@@ -84,7 +84,8 @@ except ValueError as err:
 # %% [markdown]
 # ## 3. The recipe
 #
-# Everything about the model's shape and its training lives in one frozen `Config`. The preset
+# A run is two frozen configs: the model's shape (`run.model`, what a Hugging Face config.json
+# would hold) and its training recipe (`run.train`). The preset
 # `shakespeare-char-cpu` is the small configuration nanoGPT's README suggests for a CPU: 4
 # transformer blocks, 4 attention heads, a 128-wide residual stream, a context of 64
 # characters, batches of 12 windows. The full preset trains for 2000 steps; here we take 300
@@ -95,10 +96,11 @@ from rawweights_jax.config import preset
 from rawweights_jax.model.gpt import count_params, init_model
 
 cfg = preset("shakespeare-char-cpu").replace(max_iters=300, eval_interval=100)
-for field in ("n_layers", "n_heads", "d_model", "context_len", "batch_size", "max_iters",
-              "lr", "warmup_iters"):
-    print(f"{field:12} = {getattr(cfg, field)}")
-print(f"parameters   = {count_params(init_model(cfg)):,}")
+for part, fields in (("model", ("n_layers", "n_heads", "d_model", "context_len")),
+                     ("train", ("batch_size", "max_iters", "lr", "warmup_iters"))):
+    for field in fields:
+        print(f"{part}.{field:12} = {getattr(getattr(cfg, part), field)}")
+print(f"parameters   = {count_params(init_model(cfg.model)):,}")
 print(f"characters read per step = {cfg.tokens_per_iter}")
 
 # %% [markdown]
@@ -121,8 +123,8 @@ except ValueError as err:
 # %%
 from rawweights_jax.data.batches import sample_batch
 
-x_BT, y_BT = sample_batch(jnp.asarray(data.train_Z), jax.random.key(0), cfg.batch_size,
-                          cfg.context_len)
+x_BT, y_BT = sample_batch(jnp.asarray(data.train_Z), jax.random.key(0), cfg.train.batch_size,
+                          cfg.model.context_len)
 print("batch shape:", x_BT.shape)
 print("input :", repr(tok.decode(x_BT[0])))
 print("target:", repr(tok.decode(y_BT[0])))
@@ -138,7 +140,7 @@ print("target:", repr(tok.decode(y_BT[0])))
 from rawweights_jax.inference.generate import generate
 from rawweights_jax.train.loss import cross_entropy
 
-untrained = init_model(cfg)
+untrained = init_model(cfg.model, cfg.train.seed)
 print(f"loss on one batch: {float(cross_entropy(untrained(x_BT), y_BT)):.3f} nats/char")
 print(f"ln(65):            {math.log(65):.3f} nats/char")
 print()

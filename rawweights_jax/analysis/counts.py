@@ -1,6 +1,6 @@
-"""The numbers that matter, from a Config alone: parameters, KV cache, FLOPs, memory.
+"""The numbers that matter, from a ModelConfig alone: parameters, KV cache, FLOPs, memory.
 
-Everything here is arithmetic on the Config, so it works for models far too large to build
+Everything here is arithmetic on the ModelConfig, so it works for models far too large to build
 (DeepSeek-V3, Kimi K2) and costs microseconds. For our own models it is exact: the parameter
 count equals the summed sizes of the instantiated model's arrays (tests/test_lib_analysis.py
 checks every family), because the formulas follow the same code paths as the model (model/, nn/).
@@ -18,7 +18,7 @@ Conventions (say what you count):
 
 from __future__ import annotations
 
-from rawweights_jax.config import Config
+from rawweights_jax.config import ModelConfig
 
 DTYPE_BYTES = {"float32": 4, "fp32": 4, "bfloat16": 2, "bf16": 2, "float16": 2, "fp16": 2,
                "int8": 1, "fp8": 1, "int4": 0.5}
@@ -33,7 +33,7 @@ def dtype_bytes(dtype: str) -> float:
 
 # ----------------------------------------------------------------------------- parameters
 # --8<-- [start:params]
-def attention_params(cfg: Config) -> int:
+def attention_params(cfg: ModelConfig) -> int:
     """Weights of one attention layer (projections, their biases, QK-norm scales)."""
     D, N, K, H = cfg.d_model, cfg.n_heads, cfg.n_kv_heads, cfg.head_dim
     if cfg.mla:
@@ -47,7 +47,7 @@ def attention_params(cfg: Config) -> int:
     return n + (2 * H if cfg.qk_norm else 0)
 
 
-def mlp_params(cfg: Config, width: int, bias: bool | None = None) -> int:
+def mlp_params(cfg: ModelConfig, width: int, bias: bool | None = None) -> int:
     """Weights of one dense MLP of hidden width `width` (gated: three matrices)."""
     D, gated = cfg.d_model, cfg.mlp != "gelu"
     bias = cfg.bias if bias is None else bias
@@ -55,12 +55,12 @@ def mlp_params(cfg: Config, width: int, bias: bool | None = None) -> int:
     return n + ((2 if gated else 1) * width + D if bias else 0)
 
 
-def expert_params(cfg: Config) -> int:
+def expert_params(cfg: ModelConfig) -> int:
     """Weights of one routed expert."""
     return mlp_params(cfg, cfg.d_expert, bias=False)
 
 
-def moe_params(cfg: Config) -> int:
+def moe_params(cfg: ModelConfig) -> int:
     """One mixture-of-experts layer: router (+ choice bias), routed and shared experts."""
     n = cfg.d_model * cfg.n_experts + (cfg.n_experts if cfg.router_bias else 0)
     n += cfg.n_experts * expert_params(cfg)
@@ -69,11 +69,11 @@ def moe_params(cfg: Config) -> int:
     return n
 
 
-def norm_params(cfg: Config) -> int:
+def norm_params(cfg: ModelConfig) -> int:
     return cfg.d_model * (2 if cfg.bias and cfg.norm == "layernorm" else 1)
 
 
-def param_counts(cfg: Config) -> dict[str, int]:
+def param_counts(cfg: ModelConfig) -> dict[str, int]:
     """Parameters by part: embedding, lm_head, attention, mlp (dense + MoE), norms; total, active."""
     embedding = cfg.vocab_size * cfg.d_model
     embedding += cfg.context_len * cfg.d_model if cfg.position == "learned" else 0
@@ -93,20 +93,20 @@ def param_counts(cfg: Config) -> dict[str, int]:
 
 # ----------------------------------------------------------------------------- KV cache
 # --8<-- [start:kv]
-def kv_bytes_per_token_layer(cfg: Config, dtype: str = "bfloat16") -> float:
+def kv_bytes_per_token_layer(cfg: ModelConfig, dtype: str = "bfloat16") -> float:
     """Cache bytes one token adds to one layer: 2*K*H values, or C + R under latent attention."""
     width = cfg.kv_lora_rank + cfg.qk_rope_dim if cfg.mla else 2 * cfg.n_kv_heads * cfg.head_dim
     return width * dtype_bytes(dtype)
 
 
-def kv_bytes(cfg: Config, context: int, batch: int = 1, dtype: str = "bfloat16") -> float:
+def kv_bytes(cfg: ModelConfig, context: int, batch: int = 1, dtype: str = "bfloat16") -> float:
     """Whole-cache bytes for `batch` sequences of `context` tokens (windows cap local layers)."""
     tokens = sum(min(context, cfg.sliding_window) if kind == "local" else context
                  for kind in cfg.layer_kinds)
     return batch * tokens * kv_bytes_per_token_layer(cfg, dtype)
 
 
-def attention_kind(cfg: Config) -> str:
+def attention_kind(cfg: ModelConfig) -> str:
     """MHA, GQA, MQA or MLA, plus the sliding-window share: how the cache is shaped."""
     kind = ("MLA" if cfg.mla else "MHA" if cfg.n_kv_heads == cfg.n_heads
             else "MQA" if cfg.n_kv_heads == 1 else "GQA")
@@ -118,7 +118,7 @@ def attention_kind(cfg: Config) -> str:
 
 # ----------------------------------------------------------------------------- FLOPs
 # --8<-- [start:flops]
-def matmul_flops_per_token(cfg: Config) -> int:
+def matmul_flops_per_token(cfg: ModelConfig) -> int:
     """Forward FLOPs of the weight matrices one token passes through (active experts only)."""
     counts = param_counts(cfg)
     lookups = cfg.vocab_size * cfg.d_model + (cfg.context_len * cfg.d_model
@@ -130,7 +130,7 @@ def matmul_flops_per_token(cfg: Config) -> int:
     return 2 * matrices
 
 
-def _vectors(cfg: Config) -> int:
+def _vectors(cfg: ModelConfig) -> int:
     """Biases, QK-norm and latent-norm scales, router biases: parameters used elementwise."""
     n_moe = cfg.n_moe_layers
     per_layer = 0
@@ -147,7 +147,7 @@ def _vectors(cfg: Config) -> int:
     return n + (n_moe * cfg.n_experts if cfg.router_bias else 0)
 
 
-def attention_flops_per_token(cfg: Config, context: int, average: bool = False) -> float:
+def attention_flops_per_token(cfg: ModelConfig, context: int, average: bool = False) -> float:
     """Forward attention FLOPs of one token: the last of `context` tokens, or (average=True)
     the mean over positions 1..context, as in a training sequence."""
     widths = cfg.n_heads * (cfg.qk_head_dim + cfg.v_head_dim)
@@ -167,7 +167,7 @@ def _mean_keys(context: int, window: int | None, average: bool) -> float:
     return (window * (window + 1) / 2 + (context - window) * window) / context
 
 
-def flops_per_token(cfg: Config, context: int) -> dict[str, float]:
+def flops_per_token(cfg: ModelConfig, context: int) -> dict[str, float]:
     """Forward and training FLOPs per token at `context`, matmuls and attention apart."""
     matmul = matmul_flops_per_token(cfg)
     attn_last = attention_flops_per_token(cfg, context)
@@ -178,7 +178,7 @@ def flops_per_token(cfg: Config, context: int) -> dict[str, float]:
 
 
 # ----------------------------------------------------------------------------- memory
-def memory_bytes(cfg: Config, context: int, batch: int = 1, dtype: str = "bfloat16") -> dict:
+def memory_bytes(cfg: ModelConfig, context: int, batch: int = 1, dtype: str = "bfloat16") -> dict:
     """Inference memory: weights, the KV cache, and the widest activations of a prefill.
 
     Activations: the residual stream and one layer's MLP hidden units (the active experts'
@@ -188,7 +188,7 @@ def memory_bytes(cfg: Config, context: int, batch: int = 1, dtype: str = "bfloat
     b = dtype_bytes(dtype)
     weights = param_counts(cfg)["total"] * b
     hidden = cfg.d_ff if not cfg.n_experts else max(
-        cfg.d_ff if cfg.dense_layers else 0,
+        cfg.d_ff if "dense" in cfg.mlp_layers else 0,
         (cfg.experts_per_token + cfg.n_shared_experts) * cfg.d_expert)
     hidden *= 2 if cfg.mlp != "gelu" else 1
     activations = batch * context * (2 * cfg.d_model + hidden) * b + batch * cfg.vocab_size * 4
@@ -197,7 +197,7 @@ def memory_bytes(cfg: Config, context: int, batch: int = 1, dtype: str = "bfloat
             "total": weights + kv + activations}
 
 
-def summary(cfg: Config, context: int = 8192, batch: int = 1, dtype: str = "bfloat16") -> dict:
+def summary(cfg: ModelConfig, context: int = 8192, batch: int = 1, dtype: str = "bfloat16") -> dict:
     """The inspector's row for one config: parameters, cache, FLOPs and memory."""
     counts = param_counts(cfg)
     flops = flops_per_token(cfg, context)

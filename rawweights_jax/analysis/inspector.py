@@ -11,36 +11,41 @@ shipped in rawweights_jax/zoo, or a preset name. With --json, one JSON object pe
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 from rawweights_jax.analysis.counts import summary
 from rawweights_jax.analysis.zoo import zoo_model, zoo_names
-from rawweights_jax.config import PRESETS, Config
+from rawweights_jax.config import PRESETS, ModelConfig
 from rawweights_jax.families.hf_config import config_from_hf
 
 
-def resolve(name: str) -> tuple[str, Config]:
-    """(label, Config) for a path, a shipped model or a preset; ValueError names what failed."""
+def resolve(name: str) -> tuple[str, ModelConfig]:
+    """(label, ModelConfig) for a path, a shipped model or a preset; ValueError names what failed."""
     path = Path(name)
     if path.exists():
         return str(path), config_from_hf(path)
     if name in zoo_names():
         return name, zoo_model(name).config
     if name in PRESETS:
-        return name, PRESETS[name]
+        return name, PRESETS[name].model
     raise ValueError(f"{name!r} is not a file, a shipped model ({', '.join(zoo_names())}) "
                      f"or a preset ({', '.join(sorted(PRESETS))})")
 
 
-def human(n: float, unit: str = "") -> str:
-    """1234567 -> '1.23M': three significant digits and an SI (or binary, for bytes) prefix."""
+def human(n: float, unit: str = "", keep_zeros: bool = False) -> str:
+    """1234567 -> '1.23M': three significant digits and an SI (or binary, for bytes) prefix.
+    With `keep_zeros`, always three digits: 27e9 -> '27.0B' (tables line up)."""
     base, prefixes = (1024, ("", "Ki", "Mi", "Gi", "Ti", "Pi")) if unit == "B" else (
         1000, ("", "K", "M", "B", "T"))
     for prefix in prefixes:
         # compare the *rounded* value, so 999.96M becomes 1B rather than '1e+03M' (and 1,000
         # to 1,023 KiB, which three digits cannot show, become 0.98 to 1 MiB)
-        if abs(float(f"{n:.3g}")) < 1000 or prefix == prefixes[-1]:
-            return f"{n:.3g} {prefix}B" if unit == "B" else f"{n:.3g}{prefix}{unit}"
+        rounded = float(f"{n:.3g}")
+        if abs(rounded) < 1000 or prefix == prefixes[-1]:
+            digits = (f"{rounded:.{max(0, 2 - int(math.log10(abs(rounded))))}f}"
+                      if keep_zeros and abs(rounded) >= 1 else f"{n:.3g}")
+            return f"{digits} {prefix}B" if unit == "B" else f"{digits}{prefix}{unit}"
         n /= base
     return str(n)
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rawweights_jax.config import Config
+from rawweights_jax.config import ModelConfig
 from rawweights_jax.families.hf_config import config_from_hf
 
 ZOO = Path(__file__).resolve().parents[1] / "zoo"
@@ -29,7 +29,7 @@ class ZooModel:
     """How precisely the publisher states the total, where it is rounded hard (Kimi K2: '1T')."""
 
     @property
-    def config(self) -> Config:
+    def config(self) -> ModelConfig:
         return config_from_hf(self.hf)
 
 

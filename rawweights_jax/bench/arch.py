@@ -28,14 +28,15 @@ def bench_arch(presets=ARCH_PRESETS, iters: int = 300, new_tokens: int = 48,
     data = load_shakespeare()
     rows = []
     for name in presets:
-        cfg = preset(name).replace(max_iters=iters, eval_interval=iters)
-        result = train(cfg, data, progress=None, mesh=mesh)
-        tps = np.asarray(result.history["tokens_per_second"][cfg.steps_per_dispatch:])
-        ms = float(np.median(cfg.tokens_per_iter / tps * 1000))
+        run = preset(name).replace(max_iters=iters, eval_interval=iters)
+        cfg = run.model
+        result = train(run, data, progress=None, mesh=mesh)
+        tps = np.asarray(result.history["tokens_per_second"][run.train.steps_per_dispatch:])
+        ms = float(np.median(run.tokens_per_iter / tps * 1000))
         model, row = shard_model(result.model, mesh), {"preset": name, "params": count_params(result.model)}
         if cfg.n_experts:
             row["active_params_per_token"] = param_counts(cfg)["active"]
-        row.update(train_ms_per_iter=round(ms, 3), train_tokens_per_second=round(cfg.tokens_per_iter / ms * 1000, 1),
+        row.update(train_ms_per_iter=round(ms, 3), train_tokens_per_second=round(run.tokens_per_iter / ms * 1000, 1),
                    val_loss_after=round(result.history["eval"][-1]["val_loss"], 4))
         for batch in (1, 8):
             prompts = [[b % cfg.vocab_size] for b in range(batch)]

@@ -8,13 +8,14 @@ import jax.numpy as jnp
 from jax.sharding import Mesh
 
 from rawweights_jax.bench.common import environment, print_table, timeit
-from rawweights_jax.config import Config, preset
+from rawweights_jax.config import ModelConfig, preset
 from rawweights_jax.inference.generate import generate
 from rawweights_jax.model.gpt import count_params, init_model
 from rawweights_jax.parallel.sharding import shard_model, shard_weights
 
 
-def weight_stream_steps_per_second(cfg: Config, steps: int = 256, mesh: Mesh | None = None) -> float:
+def weight_stream_steps_per_second(cfg: ModelConfig, steps: int = 256,
+                                   mesh: Mesh | None = None) -> float:
     """Steps/s of a chain of matrix-vector products through matrices of the model's sizes.
 
     Batch-1 decoding must read every weight once per token. This loop does that reading and
@@ -55,7 +56,7 @@ def bench_decode(preset_name: str = "shakespeare-char", lengths=(64, 128, 255),
     The model is freshly initialised: speed does not depend on what the weights are.
     Each measured call is one compiled loop over all generated tokens; a 1-token prompt.
     """
-    cfg = preset(preset_name)
+    cfg = preset(preset_name).model
     if max(lengths) >= cfg.context_len:
         raise ValueError(f"lengths must be below the context ({cfg.context_len})")
     model = shard_model(init_model(cfg), mesh)

@@ -9,7 +9,7 @@ import jax.numpy as jnp
 from flax import nnx
 
 from rawweights_jax.bench.common import environment, print_table, timeit
-from rawweights_jax.config import Config
+from rawweights_jax.config import ModelConfig, Runtime
 from rawweights_jax.nn.moe import MoE, tile_count, tile_rows
 
 
@@ -21,9 +21,9 @@ def bench_moe(tokens=(768, 8), d_model: int = 128, d_expert: int = 128, n_expert
         x_BTD = jax.random.normal(jax.random.key(0), (1, n, d_model))
         times = {}
         for dispatch in ("sorted", "dense"):
-            cfg = Config(d_model=d_model, n_heads=4, n_experts=n_experts, experts_per_token=k,
-                         d_expert=d_expert, mlp="swiglu", moe_dispatch=dispatch)
-            graphdef, params = nnx.split(MoE(cfg, rngs=nnx.Rngs(0)), nnx.Param)
+            cfg = ModelConfig(d_model=d_model, n_heads=4, n_experts=n_experts, experts_per_token=k,
+                         d_expert=d_expert, mlp="swiglu")
+            graphdef, params = nnx.split(MoE(cfg, Runtime(moe_dispatch=dispatch), rngs=nnx.Rngs(0)), nnx.Param)
 
             @jax.jit
             def loss_and_grad(params, x_BTD, graphdef=graphdef):

@@ -12,7 +12,7 @@ from jax.sharding import Mesh
 
 from rawweights_jax.analysis.counts import flops_per_token
 from rawweights_jax.bench.common import environment, matmul_peak_gflops, print_table
-from rawweights_jax.config import Config, preset
+from rawweights_jax.config import ModelConfig, preset
 from rawweights_jax.data.shakespeare import load_shakespeare
 from rawweights_jax.train.loop import train
 
@@ -24,23 +24,23 @@ def bench_train(preset_name: str = "shakespeare-char-cpu", max_iters: int | None
     `seed` replaces the preset's: the final loss of one run is one draw, and comparing it with
     another implementation's takes several seeds of each. `mesh` splits each batch over its
     devices (the command line passes one device per core)."""
-    cfg = preset(preset_name)
+    run = preset(preset_name)
     if seed is not None:
-        cfg = cfg.replace(seed=seed)
+        run = run.replace(seed=seed)
     if max_iters is not None:
-        cfg = cfg.replace(max_iters=max_iters, warmup_iters=min(cfg.warmup_iters, max_iters))
+        run = run.replace(max_iters=max_iters, warmup_iters=min(run.train.warmup_iters, max_iters))
     data = load_shakespeare()
     peak = matmul_peak_gflops()
-    result = train(cfg, data, progress=None if quiet else print, mesh=mesh)
+    result = train(run, data, progress=None if quiet else print, mesh=mesh)
     # per-step time of each dispatch, excluding the compiling first one of each length
-    tps = np.asarray(result.history["tokens_per_second"][cfg.steps_per_dispatch:])
-    ms_per_iter = float(np.median(cfg.tokens_per_iter / tps * 1000))
+    tps = np.asarray(result.history["tokens_per_second"][run.train.steps_per_dispatch:])
+    ms_per_iter = float(np.median(run.tokens_per_iter / tps * 1000))
     val_loss = result.trainer.evaluate(result.state, n_batches=200)["val_loss"]
-    flops_per_iter = train_flops_per_token(cfg) * cfg.tokens_per_iter
+    flops_per_iter = train_flops_per_token(run.model) * run.tokens_per_iter
     achieved = flops_per_iter / (ms_per_iter / 1000) / 1e9
-    out = {"benchmark": "train", "preset": preset_name, "seed": cfg.seed, "iters": cfg.max_iters,
-           "tokens_per_iter": cfg.tokens_per_iter, "ms_per_iter": round(ms_per_iter, 3),
-           "tokens_per_second": round(cfg.tokens_per_iter / ms_per_iter * 1000, 1),
+    out = {"benchmark": "train", "preset": preset_name, "seed": run.train.seed, "iters": run.train.max_iters,
+           "tokens_per_iter": run.tokens_per_iter, "ms_per_iter": round(ms_per_iter, 3),
+           "tokens_per_second": round(run.tokens_per_iter / ms_per_iter * 1000, 1),
            "val_loss": round(val_loss, 4), "final_train_loss": round(result.history["loss"][-1], 4),
            "model_gflops_per_iter": round(flops_per_iter / 1e9, 4),
            "achieved_gflops": round(achieved, 2), "matmul_peak_gflops": round(peak, 2),
@@ -51,7 +51,7 @@ def bench_train(preset_name: str = "shakespeare-char-cpu", max_iters: int | None
     return out
 
 
-def train_flops_per_token(cfg: Config) -> float:
+def train_flops_per_token(cfg: ModelConfig) -> float:
     """Model FLOPs to train on one token of a full-context sequence: the analysis's figure
     (analysis/counts.py), the same one `rawweights inspect` prints."""
     return flops_per_token(cfg, cfg.context_len)["train"]

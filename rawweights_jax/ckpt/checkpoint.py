@@ -1,15 +1,17 @@
 """Checkpoints: the whole training state in one safetensors file, written atomically, no pickle.
 
 A checkpoint holds every array of the run (parameters `params/...` and optimizer state
-`opt/...`, named by their path in the pytree) plus, in the file's metadata, the Config, the
-step, the random key, the tokenizer's characters, the metrics history, and a sha256 of all
-tensor bytes. safetensors stores raw little-endian arrays behind a JSON header, so loading
+`opt/...`, named by their path in the pytree) plus, in the file's metadata, the run config (model and
+recipe), the step, the random key, the tokenizer's characters, the metrics history, and a
+sha256 of all tensor bytes and of every other metadata entry: a changed step or config is
+corruption, like a flipped weight. safetensors stores raw little-endian arrays behind a JSON header, so loading
 executes nothing from the file, unlike pickle.
 
 Writes go to a temporary file in the same folder and are renamed over the target, so a run
 killed mid-write leaves the previous checkpoint intact. Loading checks, and names in its
 error, every way a file can be wrong: truncated or corrupted bytes, another model's shapes,
-missing or unexpected tensors.
+missing or unexpected tensors, missing metadata. Files of the older format 1 (one mixed
+Config) are still read.
 """
 
 from __future__ import annotations
@@ -29,15 +31,17 @@ from safetensors import SafetensorError
 from safetensors.numpy import load as st_load
 from safetensors.numpy import save as st_save
 
-from rawweights_jax.config import Config, architecture_fields
+from rawweights_jax.config import ModelConfig, RunConfig, Runtime, TrainConfig
+from rawweights_jax.config.base import fields_of
 from rawweights_jax.core.names import weight_name
 from rawweights_jax.data.tokenizer import CharTokenizer
 from rawweights_jax.model.gpt import init_model
 
 LATEST = "ckpt.safetensors"
-FORMAT = "rawweights-checkpoint-1"
-# Fields that change the shapes or meaning of the weights: a resumed run must agree on them.
-SHAPE_FIELDS = architecture_fields()
+FORMAT = "rawweights-checkpoint-2"
+OLD_FORMAT = "rawweights-checkpoint-1"     # one mixed Config; read, never written
+METADATA = ("format", "run", "step", "key", "chars", "history")
+TEMPORARY = ".*.safetensors.*.tmp"         # what an interrupted save leaves behind
 
 
 class CheckpointError(RuntimeError):
@@ -65,8 +69,11 @@ def unflatten(prefix: str, template, tensors: dict[str, np.ndarray], source: Pat
     return jax.tree_util.tree_unflatten(treedef, [jnp.asarray(tensors[n]) for n in names])
 
 
-def _digest(tensors: dict[str, np.ndarray]) -> str:
+def _digest(tensors: dict[str, np.ndarray], metadata: dict[str, str] | None = None) -> str:
+    """sha256 of every tensor (name and bytes) and of the metadata entries other than itself."""
     h = hashlib.sha256()
+    if metadata is not None:
+        h.update(json.dumps({k: v for k, v in metadata.items() if k != "sha256"}, sort_keys=True).encode())
     for name in sorted(tensors):
         h.update(name.encode())
         h.update(np.ascontiguousarray(tensors[name]).tobytes())
@@ -74,14 +81,15 @@ def _digest(tensors: dict[str, np.ndarray]) -> str:
 
 
 # --8<-- [start:save]
-def save(path: str | Path, cfg: Config, params, opt_state, step: int, key, chars: str,
+def save(path: str | Path, run: RunConfig, params, opt_state, step: int, key, chars: str,
          history: dict[str, Any] | None = None) -> Path:
     """Write a checkpoint atomically (temporary file, then rename over `path`)."""
     path = Path(path)
     tensors = {**flatten("params", params), **flatten("opt", opt_state)}
-    metadata = {"format": FORMAT, "config": cfg.to_json(), "step": str(step),
+    metadata = {"format": FORMAT, "run": run.to_json(), "step": str(step),
                 "key": json.dumps(np.asarray(key).tolist()), "chars": json.dumps(chars),
-                "history": json.dumps(history or {}), "sha256": _digest(tensors)}
+                "history": json.dumps(history or {})}
+    metadata["sha256"] = _digest(tensors, metadata)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -112,30 +120,75 @@ def read(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, str]]:
     except (SafetensorError, ValueError, UnicodeDecodeError) as err:
         raise CheckpointError(f"{path} is not a readable checkpoint (truncated or corrupted?): "
                               f"{err}") from None
-    if metadata.get("format") != FORMAT:
+    kind = metadata.get("format")
+    if kind == OLD_FORMAT:                # its digest covered the tensors only
+        if _digest(tensors) != metadata.get("sha256"):
+            raise CheckpointError(f"{path} is corrupted: its tensors do not match the recorded sha256")
+        metadata = {**metadata, "format": FORMAT, "run": _old_config(metadata, path)}
+    elif kind != FORMAT:
         raise CheckpointError(f"{path} is not a rawweights checkpoint "
-                              f"(format {metadata.get('format')!r}, expected {FORMAT!r})")
-    if _digest(tensors) != metadata.get("sha256"):
-        raise CheckpointError(f"{path} is corrupted: its tensors do not match the recorded sha256")
+                              f"(format {kind!r}, expected {FORMAT!r})")
+    elif _digest(tensors, metadata) != metadata.get("sha256"):
+        raise CheckpointError(f"{path} is corrupted: its tensors or metadata do not match the "
+                              "recorded sha256")
+    missing = [name for name in METADATA if name not in metadata]
+    if missing:
+        raise CheckpointError(f"{path} lacks metadata: {', '.join(missing)}")
     return tensors, metadata
 
 
-def config_of(metadata: dict[str, str]) -> Config:
-    return Config.from_dict(json.loads(metadata["config"]))
+def _old_config(metadata: dict[str, str], path: Path) -> str:
+    """A format-1 file's one Config, split into the run config of today (as JSON)."""
+    try:
+        old = json.loads(metadata["config"])
+    except (KeyError, ValueError) as err:
+        raise CheckpointError(f"{path} lacks a readable config ({err})") from None
+    dense = old.pop("dense_layers", 0)
+    for runtime_field in ("attention", "moe_dispatch"):
+        old.pop(runtime_field, None)
+    model = {k: v for k, v in old.items() if k in fields_of(ModelConfig)}
+    if old.get("n_experts"):
+        model["mlp_layers"] = ["dense"] * dense + ["moe"] * (old["n_layers"] - dense)
+    train = {k: v for k, v in old.items() if k in fields_of(TrainConfig)}
+    return json.dumps({"model": model, "train": train})
 
 
-def check_compatible(saved: Config, cfg: Config, source: Path) -> None:
+def run_of(metadata: dict[str, str], source: Path | str = "checkpoint") -> RunConfig:
+    """The run config stored in a checkpoint's metadata."""
+    try:
+        return RunConfig.from_dict(json.loads(metadata["run"]))
+    except ValueError as err:
+        raise CheckpointError(f"{source}: its stored run config is invalid ({err})") from None
+
+
+def check_compatible(saved: ModelConfig, cfg: ModelConfig, source: Path) -> None:
+    """A resumed run trains the very model it saved: every model field must agree."""
     diffs = [f"{f}={getattr(saved, f)!r} in the checkpoint, {getattr(cfg, f)!r} in the config"
-             for f in SHAPE_FIELDS if getattr(saved, f) != getattr(cfg, f)]
+             for f in fields_of(ModelConfig) if getattr(saved, f) != getattr(cfg, f)]
     if diffs:
-        raise CheckpointError(f"{source} was trained with another model shape: " + "; ".join(diffs))
+        raise CheckpointError(f"{source} was trained with another model: " + "; ".join(diffs))
 
 
-def load_train_state(path: str | Path, cfg: Config, template):
-    """The TrainState and history saved at `path`, for resuming `cfg` (shapes must match)."""
+def prepare_folder(folder: Path) -> None:
+    """Make `folder` ready for checkpoints, or raise naming why it cannot be: it must be a
+    writable directory. Temporary files an interrupted save left there are removed."""
+    if folder.exists() and not folder.is_dir():
+        raise CheckpointError(f"{folder} is a file, not a folder for checkpoints")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-test."):
+            pass
+    except OSError as err:
+        raise CheckpointError(f"cannot write checkpoints into {folder}: {err.strerror or err}") from None
+    for stale in folder.glob(TEMPORARY):
+        stale.unlink(missing_ok=True)
+
+
+def load_train_state(path: str | Path, run: RunConfig, template):
+    """The TrainState and history saved at `path`, for resuming `run` (same model)."""
     path = Path(path)
     tensors, meta = read(path)
-    check_compatible(config_of(meta), cfg, path)
+    check_compatible(run_of(meta, path).model, run.model, path)
     params = unflatten("params", template.params, tensors, path)
     opt_state = unflatten("opt", template.opt_state, tensors, path)
     key = jnp.asarray(json.loads(meta["key"]), dtype=jnp.uint32)
@@ -143,11 +196,15 @@ def load_train_state(path: str | Path, cfg: Config, template):
     return state, json.loads(meta["history"])
 
 
-def load_model(path: str | Path):
-    """(model, tokenizer, config, metadata) from a checkpoint file or a folder holding one."""
+def load_model(path: str | Path, runtime: Runtime = Runtime()):
+    """(model, tokenizer, run config, metadata) from a checkpoint file or a folder holding one."""
     path = Path(path)
     tensors, meta = read(path)
-    cfg = config_of(meta)
-    graphdef, template = nnx.split(init_model(cfg), nnx.Param)
+    run = run_of(meta, path)
+    graphdef, template = nnx.split(nnx.eval_shape(lambda: init_model(run.model, 0, runtime)), nnx.Param)
     params = unflatten("params", template, tensors, path)
-    return nnx.merge(graphdef, params), CharTokenizer(json.loads(meta["chars"])), cfg, meta
+    try:
+        tokenizer = CharTokenizer(json.loads(meta["chars"]))
+    except (ValueError, TypeError) as err:
+        raise CheckpointError(f"{path}: its stored vocabulary is invalid ({err})") from None
+    return nnx.merge(graphdef, params), tokenizer, run, meta

@@ -17,7 +17,7 @@ from rawweights_jax.bench.decode import bench_decode
 from rawweights_jax.bench.moe import bench_moe
 from rawweights_jax.bench.train import bench_train
 from rawweights_jax.ckpt.checkpoint import LATEST, CheckpointError, load_model
-from rawweights_jax.config import preset
+from rawweights_jax.config import Runtime, preset
 from rawweights_jax.data.shakespeare import DataError, load_shakespeare
 from rawweights_jax.inference.generate import generate
 from rawweights_jax.parallel.mesh import MODEL, device_mesh
@@ -38,19 +38,22 @@ def lengths(text: str) -> list[int]:
 
 
 def train_command(args) -> None:
-    changes = {k: v for k, v in (("max_iters", args.max_iters), ("seed", args.seed),
-                                 ("attention", args.attention)) if v is not None}
+    changes = {k: v for k, v in (("max_iters", args.max_iters), ("seed", args.seed)) if v is not None}
     base = preset(args.preset)
-    if args.max_iters is not None and base.warmup_iters > args.max_iters:
+    if args.max_iters is not None and base.train.warmup_iters > args.max_iters:
         changes["warmup_iters"] = args.max_iters // 10    # a short run still warms up first
-    cfg = base.replace(**changes)
+    run = base.replace(**changes)
+    runtime = Runtime(attention=args.attention or "auto")
     out = args.out or Path("out") / args.preset
     if args.resume and not (out / LATEST).is_file():
         raise ValueError(f"--resume: no checkpoint at {out / LATEST}")
     if not args.resume and (out / LATEST).is_file():
         raise ValueError(f"{out / LATEST} exists: pass --resume to continue it, "
                          "or choose another --out")
-    result = train(cfg, load_shakespeare(), out_dir=out, resume=args.resume, mesh=device_mesh())
+    result = train(run, load_shakespeare(), out_dir=out, resume=args.resume, mesh=device_mesh(),
+                   runtime=runtime)
+    if result.steps_run == 0:      # a finished run resumed: nothing new to save
+        return
     metrics = out / "metrics.json"
     metrics.write_text(json.dumps(result.history))
     print(f"saved {out / LATEST} and {metrics}")

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from rawweights_jax.analysis.counts import DTYPE_BYTES
 from rawweights_jax.config import PRESETS
-from rawweights_jax.config.checks import ATTENTION_BACKENDS
+from rawweights_jax.config.runtime import ATTENTION_BACKENDS
 from rawweights_jax.parallel.devices import use_cpu_cores
 
 MULTI_DEVICE = ("train", "generate")

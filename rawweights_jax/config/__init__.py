@@ -1,10 +1,14 @@
-"""Layer 1, configuration: the frozen, validated Config of a model and its training run, and
-the named presets. No file or network I/O, no JAX.
+"""Layer 1, configuration, split by concern: the model (architecture only, what a Hugging Face
+config.json holds), the training recipe, the runtime kernels, and a run pairing a model with
+its recipe; plus the named presets. No file or network I/O, no JAX.
 
-    from rawweights_jax.config import Config, preset
+    from rawweights_jax.config import ModelConfig, TrainConfig, Runtime, RunConfig, preset
 """
 
-from rawweights_jax.config.config import Config, architecture_fields
+from rawweights_jax.config.model import ModelConfig
 from rawweights_jax.config.presets import PRESETS, preset
+from rawweights_jax.config.run import RunConfig
+from rawweights_jax.config.runtime import Runtime
+from rawweights_jax.config.train import TrainConfig
 
-__all__ = ["Config", "PRESETS", "architecture_fields", "preset"]
+__all__ = ["ModelConfig", "PRESETS", "RunConfig", "Runtime", "TrainConfig", "preset"]

@@ -1,4 +1,5 @@
-"""Batches sampled on the device: random windows of a token array, inputs and next-token targets.
+"""Batches: random windows of a token array sampled on the device (training), and evenly spaced
+fixed windows (evaluation), as inputs and next-token targets.
 
 The whole split lives on the device as one int32 array and a compiled function picks random
 windows from it, so a training step never copies data from the host.
@@ -7,6 +8,8 @@ windows from it, so a training step never copies data from the host.
 from __future__ import annotations
 
 import jax
+import jax.numpy as jnp
+import numpy as np
 
 
 # --8<-- [start:batch]
@@ -17,3 +20,14 @@ def sample_batch(data_Z: jax.Array, key: jax.Array, batch: int, length: int):
     seq_BT1 = jax.vmap(window)(starts_B)
     return seq_BT1[:, :-1], seq_BT1[:, 1:]
 # --8<-- [end:batch]
+
+
+def spaced_windows(tokens_Z, length: int, count: int):
+    """`count` windows of `length` tokens spread evenly over `tokens_Z` (the same ones on every
+    call: a fixed evaluation set), as inputs and next-token targets [count, length]."""
+    tokens_Z = np.asarray(tokens_Z)
+    if len(tokens_Z) <= length:
+        raise ValueError(f"{len(tokens_Z)} tokens cannot hold a window of {length} + 1")
+    starts = np.linspace(0, len(tokens_Z) - length - 1, count).astype(int)
+    windows = np.stack([tokens_Z[s:s + length + 1] for s in starts])
+    return jnp.asarray(windows[:, :-1]), jnp.asarray(windows[:, 1:])

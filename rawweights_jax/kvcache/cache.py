@@ -14,7 +14,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from rawweights_jax.config import Config
+from rawweights_jax.config import ModelConfig
 
 EMPTY = int(jnp.iinfo(jnp.int32).max)
 """Position stored in an empty (or padding) slot: in every query's future, so never attended to
@@ -50,7 +50,7 @@ class KVCache(NamedTuple):
     end: jax.Array             # int32 scalar: next slot to write
 
     @classmethod
-    def empty(cls, cfg: Config, batch: int, slots: int, dtype=jnp.float32) -> KVCache:
+    def empty(cls, cfg: ModelConfig, batch: int, slots: int, dtype=jnp.float32) -> KVCache:
         (K, Hk), (Kv, Hv) = cache_widths(cfg)
         W = ring_slots(cfg, slots)
         size = lambda kind: W if kind == "local" else slots
@@ -62,7 +62,7 @@ class KVCache(NamedTuple):
 # --8<-- [end:kvcache]
 
 
-def ring_slots(cfg: Config, slots: int) -> int:
+def ring_slots(cfg: ModelConfig, slots: int) -> int:
     """Slots of a local layer's ring: its window (0 without local layers), at most `slots`."""
     return min(cfg.sliding_window, slots) if "local" in cfg.layer_kinds else 0
 
@@ -77,7 +77,7 @@ def ring_write(buf_BKWH, new_BTKH, slot_BT):
         new_BTKH.transpose(0, 2, 1, 3).astype(buf_BKWH.dtype), mode="drop")
 
 
-def cache_widths(cfg: Config) -> tuple[tuple[int, int], tuple[int, int]]:
+def cache_widths(cfg: ModelConfig) -> tuple[tuple[int, int], tuple[int, int]]:
     """(heads, width) of one layer's key buffer and of its value buffer."""
     if cfg.mla:
         return (1, cfg.kv_lora_rank + cfg.qk_rope_dim), (1, 0)

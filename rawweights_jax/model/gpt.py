@@ -3,7 +3,7 @@
 tokens_BT -> token embeddings (+ positions) -> L x [attention, MLP or mixture of experts]
           -> final norm -> logits_BTV (one score per vocabulary entry: the "voting box").
 
-One class covers GPT-2 and the modern families; the Config says which parts a model uses:
+One class covers GPT-2 and the modern families; the ModelConfig says which parts a model uses:
 learned, sinusoidal or rotary positions (nn/rope.py); LayerNorm or RMSNorm, before, after or
 around each sub-layer (nn/norms.py); grouped-query attention with optional QK-norm and sliding
 windows, or multi-head latent attention (nn/attention/mla.py); a plain or gated MLP, or a mixture of
@@ -25,7 +25,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from rawweights_jax.config import Config
+from rawweights_jax.config import ModelConfig, Runtime
 from rawweights_jax.kvcache.cache import KVCache
 from rawweights_jax.model.block import Block
 from rawweights_jax.nn.attention.mask import EMPTY, Mask, causal_mask
@@ -38,31 +38,33 @@ from rawweights_jax.nn.rope import rope_frequencies, rope_table, sinusoidal_embe
 class GPT(nnx.Module):
     """The whole model: `model(tokens_BT) -> logits_BTV`; `model.step(...)` decodes with a cache."""
 
-    def __init__(self, cfg: Config, *, rngs: nnx.Rngs):
+    def __init__(self, cfg: ModelConfig, runtime: Runtime = Runtime(), *, rngs: nnx.Rngs):
         self.cfg = cfg
         self.wte_VD = normal_param(rngs, cfg.init_std, cfg.vocab_size, cfg.d_model)
         self.wpe_TD = (normal_param(rngs, cfg.init_std, cfg.context_len, cfg.d_model)
                        if cfg.position == "learned" else None)
-        self.blocks = nnx.List([Block(cfg, i, rngs=rngs) for i in range(cfg.n_layers)])
+        self.blocks = nnx.List([Block(cfg, i, runtime, rngs=rngs) for i in range(cfg.n_layers)])
         self.norm_out = Norm(cfg) if cfg.norm_placement != "post" else None
         self.lm_head_DV = (None if cfg.tie_embeddings
                            else normal_param(rngs, cfg.init_std, cfg.d_model, cfg.vocab_size))
 
-    def __call__(self, tokens_BT, *, dropout_key=None, with_aux: bool = False):
-        """Logits for every position; with `with_aux`, also router statistics (`aux` below)."""
+    def __call__(self, tokens_BT, *, dropout_key=None, dropout_rate: float = 0.0, with_aux: bool = False):
+        """Logits for every position; with `with_aux`, also router statistics (`aux` below).
+        Dropout (a training choice, not the model's) applies when given a key and a rate."""
         B, T = tokens_BT.shape
         if self.wpe_TD is not None and T > self.cfg.context_len:
             # an index past the table would silently reuse its last row (JAX clamps indices)
             raise ValueError(f"{T} tokens exceed the {self.cfg.context_len} learned positions "
                              "(context_len); feed at most that many")
         mask = causal_mask(B, T)
-        x_BTD = self.embed(tokens_BT, mask.q_pos_BT, dropout_key)
+        x_BTD = self.embed(tokens_BT, mask.q_pos_BT, dropout_key, dropout_rate)
         x_BTD, _, aux = self.run_blocks(x_BTD, {False: mask, True: mask}, None,
-                                        {False: None, True: None}, dropout_key)
+                                        {False: None, True: None}, dropout_key, dropout_rate)
         logits_BTV = self.unembed(x_BTD)
         return (logits_BTV, aux) if with_aux else logits_BTV
 
-    def run_blocks(self, x_BTD, masks: dict, cache, writes: dict, dropout_key=None):
+    def run_blocks(self, x_BTD, masks: dict, cache, writes: dict, dropout_key=None,
+                   dropout_rate: float = 0.0):
         """Every layer in turn. `masks` and `writes` (where new cache entries go) are keyed by
         whether a layer is local. Returns x, the new per-layer caches, and router statistics:
         `aux_loss` (mean load-balancing loss of the MoE layers) and `load_LE` (tokens per expert)."""
@@ -73,7 +75,7 @@ class GPT(nnx.Module):
             key = None if dropout_key is None else jax.random.fold_in(dropout_key, i + 1)
             kv = None if cache is None else (cache.k[i], cache.v[i])
             x_BTD, kv, stats = block(x_BTD, masks[block.local], ropes[block.local], kv,
-                                     writes[block.local], key)
+                                     writes[block.local], key, dropout_rate)
             new_kv.append(kv)
             if stats is not None:
                 loads.append(stats["load_E"])
@@ -120,7 +122,7 @@ class GPT(nnx.Module):
         return self.unembed(x_BTD), cache
 
     # --8<-- [start:embed]
-    def embed(self, tokens_BT, pos_BT, dropout_key=None):
+    def embed(self, tokens_BT, pos_BT, dropout_key=None, dropout_rate: float = 0.0):
         x_BTD = self.wte_VD[...][tokens_BT]
         if self.cfg.embed_scale:       # Gemma: embeddings enter at the residual stream's scale
             x_BTD = x_BTD * jnp.asarray(math.sqrt(self.cfg.d_model), x_BTD.dtype)
@@ -128,7 +130,7 @@ class GPT(nnx.Module):
             x_BTD = x_BTD + self.wpe_TD[...][pos_BT]
         elif self.cfg.position == "sinusoidal":
             x_BTD = x_BTD + sinusoidal_embedding(pos_BT, self.cfg.d_model).astype(x_BTD.dtype)
-        return dropout(x_BTD, self.cfg.dropout, dropout_key)
+        return dropout(x_BTD, dropout_rate, dropout_key)
     # --8<-- [end:embed]
 
     # --8<-- [start:unembed]
@@ -142,9 +144,9 @@ class GPT(nnx.Module):
 # --8<-- [end:gpt]
 
 
-def init_model(cfg: Config, seed: int | None = None) -> GPT:
-    """A freshly initialised model (seeded by `cfg.seed` unless `seed` is given)."""
-    return GPT(cfg, rngs=nnx.Rngs(params=cfg.seed if seed is None else seed))
+def init_model(cfg: ModelConfig, seed: int = 0, runtime: Runtime = Runtime()) -> GPT:
+    """A freshly initialised model: weights drawn from `seed`, computed by `runtime`'s kernels."""
+    return GPT(cfg, runtime, rngs=nnx.Rngs(params=seed))
 
 
 def count_params(model: nnx.Module) -> int:

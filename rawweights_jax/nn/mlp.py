@@ -9,7 +9,7 @@ import math
 import jax
 from flax import nnx
 
-from rawweights_jax.config import Config
+from rawweights_jax.config import ModelConfig
 from rawweights_jax.nn.dense import dense, normal_param, zeros_param
 
 
@@ -28,7 +28,7 @@ def mlp_hidden(kind: str, gate_BTF, up_BTF=None):
 class MLP(nnx.Module):
     """Position-wise feed-forward: widen to F, activate (gated for SwiGLU/GeGLU), project back."""
 
-    def __init__(self, cfg: Config, width: int | None = None, *, rngs: nnx.Rngs):
+    def __init__(self, cfg: ModelConfig, width: int | None = None, *, rngs: nnx.Rngs):
         D, F = cfg.d_model, width or cfg.d_ff
         self.kind = cfg.mlp
         self.w_in_DF = normal_param(rngs, cfg.init_std, D, F)      # the gate, when gated

@@ -32,13 +32,13 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from rawweights_jax.config import Config
+from rawweights_jax.config import ModelConfig, Runtime
 from rawweights_jax.nn.mlp import MLP, mlp_hidden
 from rawweights_jax.nn.dense import dense, normal_param, zeros_param
 
 
 # --8<-- [start:route]
-def route(x_UD, w_router_DE, cfg: Config, bias_E=None):
+def route(x_UD, w_router_DE, cfg: ModelConfig, bias_E=None):
     """Choose k experts per token: (weights_UO, experts_UO, scores_UE), scores in float32."""
     logits_UE = dense(x_UD.astype(jnp.float32), w_router_DE.astype(jnp.float32))
     if cfg.router_score == "softmax":
@@ -135,9 +135,9 @@ DISPATCH = {"sorted": dispatch_sorted, "dense": dispatch_dense}
 class MoE(nnx.Module):
     """Router, routed experts and shared experts of one layer; returns (out, router stats)."""
 
-    def __init__(self, cfg: Config, *, rngs: nnx.Rngs):
+    def __init__(self, cfg: ModelConfig, runtime: Runtime = Runtime(), *, rngs: nnx.Rngs):
         E, D, F = cfg.n_experts, cfg.d_model, cfg.d_expert
-        self.cfg = cfg
+        self.cfg, self.dispatch = cfg, runtime.moe_dispatch
         self.w_router_DE = normal_param(rngs, cfg.init_std, D, E)
         self.bias_E = zeros_param(cfg.router_bias, E)   # moved by load, not by gradients
         out_std = cfg.init_std / math.sqrt(2 * cfg.n_layers)
@@ -153,7 +153,7 @@ class MoE(nnx.Module):
         bias_E = None if self.bias_E is None else jax.lax.stop_gradient(self.bias_E[...])
         weights_UO, experts_UO, scores_UE = route(x_UD, self.w_router_DE[...], self.cfg, bias_E)
         w_up = None if self.w_up_EDF is None else self.w_up_EDF[...]
-        out_UD, load_E = DISPATCH[self.cfg.moe_dispatch](
+        out_UD, load_E = DISPATCH[self.dispatch](
             self.cfg.mlp, x_UD, weights_UO, experts_UO, self.w_in_EDF[...], w_up,
             self.w_out_EFD[...])
         out_BTD = out_UD.reshape(B, T, D)

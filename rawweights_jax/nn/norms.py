@@ -1,6 +1,6 @@
 """Normalisation: LayerNorm (GPT-2) and RMSNorm (Llama and after), as pure functions and a module.
 
-`Norm` reads its kind from the Config, optionally zero-centred (Gemma stores scale - 1, so
+`Norm` reads its kind from the ModelConfig, optionally zero-centred (Gemma stores scale - 1, so
 weight decay pulls the scale towards 1). Statistics are computed in float32 also under
 bfloat16 compute.
 """
@@ -11,7 +11,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from rawweights_jax.config import Config
+from rawweights_jax.config import ModelConfig
 from rawweights_jax.nn.dense import value, zeros_param
 
 
@@ -36,9 +36,9 @@ def rms_norm(x_BTD, scale_D, eps: float):
 
 
 class Norm(nnx.Module):
-    """LayerNorm or RMSNorm over the last axis, as the Config says (width D unless given)."""
+    """LayerNorm or RMSNorm over the last axis, as the ModelConfig says (width D unless given)."""
 
-    def __init__(self, cfg: Config, width: int | None = None, kind: str | None = None):
+    def __init__(self, cfg: ModelConfig, width: int | None = None, kind: str | None = None):
         width = width or cfg.d_model
         self.kind, self.eps, self.zero_centered = kind or cfg.norm, cfg.norm_eps, cfg.norm_zero_centered
         # Zero-centred: the stored weight is scale - 1, so weight decay pulls the scale to 1.

@@ -25,11 +25,11 @@ import math
 import jax.numpy as jnp
 import numpy as np
 
-from rawweights_jax.config import Config
+from rawweights_jax.config import ModelConfig
 
 
 # --8<-- [start:frequencies]
-def rope_frequencies(cfg: Config, local: bool = False) -> tuple[np.ndarray, float]:
+def rope_frequencies(cfg: ModelConfig, local: bool = False) -> tuple[np.ndarray, float]:
     """Radians per position of each rotated pair, and the factor applied to cos and sin.
 
     `local` selects the base of sliding-window layers when the model has its own for them
@@ -66,7 +66,7 @@ def yarn_mscale(factor: float, coefficient: float = 1.0) -> float:
     return 1.0 if factor <= 1 else 0.1 * coefficient * math.log(factor) + 1.0
 
 
-def yarn_magnitude(cfg: Config) -> float:
+def yarn_magnitude(cfg: ModelConfig) -> float:
     """The factor YaRN puts on cos and sin: mscale ratio when both coefficients are set."""
     if cfg.yarn_mscale and cfg.yarn_mscale_all_dim:
         return yarn_mscale(cfg.rope_factor, cfg.yarn_mscale) / yarn_mscale(

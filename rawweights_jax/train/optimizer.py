@@ -9,12 +9,12 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from rawweights_jax.config import Config
+from rawweights_jax.config import TrainConfig
 from rawweights_jax.core.names import is_matrix
 
 
 # --8<-- [start:schedule]
-def learning_rate(cfg: Config, step):
+def learning_rate(cfg: TrainConfig, step):
     """Linear warm-up to `lr`, cosine decay to `min_lr` at `lr_decay_iters`, then flat."""
     step = jnp.asarray(step, jnp.float32)
     warm = cfg.lr * (step + 1) / (cfg.warmup_iters + 1)
@@ -25,7 +25,7 @@ def learning_rate(cfg: Config, step):
 
 
 # --8<-- [start:optimizer]
-def make_optimizer(cfg: Config) -> optax.GradientTransformation:
+def make_optimizer(cfg: TrainConfig) -> optax.GradientTransformation:
     """AdamW with global-norm clipping; weight decay on matrices only (not biases or norms)."""
     decay_mask = lambda params: jax.tree_util.tree_map_with_path(
         lambda path, _: is_matrix(path), params)

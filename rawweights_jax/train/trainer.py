@@ -8,7 +8,7 @@ call (`lax.scan`), so Python only wakes up to log, evaluate and checkpoint (loop
 The model is split once into a static graph and a pytree of parameters (`nnx.split`), so the
 hot loop works on plain arrays; `nnx.merge` rebuilds the module inside the compiled function,
 at trace time only. Every random number comes from `fold_in(seed key, step)`: a run is a pure
-function of its Config, which is what makes a resumed run equal to an uninterrupted one.
+function of its RunConfig, which is what makes a resumed run equal to an uninterrupted one.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from flax import nnx
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
-from rawweights_jax.config import Config
+from rawweights_jax.config import RunConfig, Runtime
 from rawweights_jax.data.batches import sample_batch
 from rawweights_jax.data.shakespeare import Dataset
 from rawweights_jax.model.gpt import GPT, init_model
@@ -42,14 +42,14 @@ class TrainState(NamedTuple):
 
 
 
-def init_state(cfg: Config, optimizer: optax.GradientTransformation | None = None
-               ) -> tuple[nnx.GraphDef, TrainState]:
-    """A fresh model and optimizer state for `cfg` (AdamW per the Config unless `optimizer` is
-    given), split into static graph and array state."""
-    graphdef, params = nnx.split(init_model(cfg), nnx.Param)
-    opt_state = (optimizer or make_optimizer(cfg)).init(params)
+def init_state(run: RunConfig, optimizer: optax.GradientTransformation | None = None,
+               runtime: Runtime = Runtime()) -> tuple[nnx.GraphDef, TrainState]:
+    """A fresh model (weights from the run's seed) and optimizer state (AdamW per the run's
+    recipe unless `optimizer` is given), split into static graph and array state."""
+    graphdef, params = nnx.split(init_model(run.model, run.train.seed, runtime), nnx.Param)
+    opt_state = (optimizer or make_optimizer(run.train)).init(params)
     return graphdef, TrainState(params, opt_state, jnp.zeros((), jnp.int32),
-                                jax.random.key_data(jax.random.key(cfg.seed)))
+                                jax.random.key_data(jax.random.key(run.train.seed)))
 
 
 LossFn = Callable[[jax.Array, jax.Array], jax.Array]
@@ -57,21 +57,21 @@ LossFn = Callable[[jax.Array, jax.Array], jax.Array]
 
 
 class Trainer:
-    """Compiled training and evaluation functions for one Config, data set, optimizer and mesh.
+    """Compiled training and evaluation functions for one run, data set, optimizer and mesh.
 
-    Its parts are values, passed in: the optimizer (default: AdamW as the Config says), the
+    Its parts are values, passed in: the optimizer (default: AdamW as the run's recipe says), the
     loss (default: cross-entropy) and the mesh whose `data` axis splits every batch (default:
     None, one device). Nothing is shared between Trainers behind their back: two Trainers
     built side by side are independent, and each compiles its own step.
     """
 
-    def __init__(self, cfg: Config, graphdef: nnx.GraphDef, data: Dataset, *,
+    def __init__(self, run: RunConfig, graphdef: nnx.GraphDef, data: Dataset, *,
                  optimizer: optax.GradientTransformation | None = None,
                  loss_fn: LossFn = cross_entropy, mesh: Mesh | None = None):
-        self.cfg, self.graphdef = cfg, graphdef
-        self.optimizer = optimizer or make_optimizer(cfg)
+        self.run, self.cfg, self.recipe, self.graphdef = run, run.model, run.train, graphdef
+        self.optimizer = optimizer or make_optimizer(run.train)
         self.loss_fn = loss_fn
-        self.batch_sharding = _batch_sharding(mesh, cfg.batch_size)
+        self.batch_sharding = _batch_sharding(mesh, run.train.batch_size)
         self.train_Z = self.place(jnp.asarray(data.train_Z))  # each split lives on the device(s)
         self.val_Z = self.place(jnp.asarray(data.val_Z))
         self.run_steps = jax.jit(self._run_steps, static_argnums=2, donate_argnums=0)
@@ -99,12 +99,13 @@ class Trainer:
 
     def loss_and_aux(self, params, x_BT, y_BT, dropout_key):
         """(what the gradient descends, (cross-entropy, tokens per expert of each MoE layer))."""
-        if self.cfg.compute_dtype == "bfloat16":   # bf16 math, float32 master weights
+        if self.recipe.compute_dtype == "bfloat16":   # bf16 math, float32 master weights
             params = jax.tree.map(lambda p: p.astype(jnp.bfloat16), params)
-        logits_BTV, aux = self.model(params)(x_BT, dropout_key=dropout_key, with_aux=True)
+        logits_BTV, aux = self.model(params)(x_BT, dropout_key=dropout_key,
+                                               dropout_rate=self.recipe.dropout, with_aux=True)
         ce = self.loss_fn(logits_BTV, y_BT)
         # Mixture of experts: a small extra loss pushes the router to spread tokens evenly.
-        return ce + self.cfg.aux_loss_coef * aux["aux_loss"], (ce, aux["load_LE"])
+        return ce + self.recipe.aux_loss_coef * aux["aux_loss"], (ce, aux["load_LE"])
 
     def gradients(self, params, x_ABT, y_ABT, dropout_keys_A):
         """Gradient of the objective averaged over A micro-batches (gradient accumulation),
@@ -145,23 +146,23 @@ class Trainer:
             params, x_ABT, y_ABT, dropout_keys_A)
 
     def _one_step(self, data_Z, state: TrainState, _):
-        cfg = self.cfg
+        cfg, recipe = self.cfg, self.recipe
         key = jax.random.fold_in(jax.random.wrap_key_data(state.key), state.step)
         # micro-batch i draws its rows and its dropout masks from fold_in(key, i)
         batch_keys_A, dropout_keys_A = jax.vmap(
-            lambda i: jax.random.split(jax.random.fold_in(key, i)), out_axes=1)(jnp.arange(cfg.grad_accum))
-        x_ABT, y_ABT = jax.vmap(lambda k: sample_batch(data_Z, k, cfg.batch_size, cfg.context_len))(batch_keys_A)
+            lambda i: jax.random.split(jax.random.fold_in(key, i)), out_axes=1)(jnp.arange(recipe.grad_accum))
+        x_ABT, y_ABT = jax.vmap(lambda k: sample_batch(data_Z, k, recipe.batch_size, cfg.context_len))(batch_keys_A)
         grads, losses, load_LE = self.gradients(state.params, x_ABT, y_ABT,
-                                                dropout_keys_A if cfg.dropout > 0 else None)
+                                                dropout_keys_A if recipe.dropout > 0 else None)
         # optax's bias correction raises a float to the int32 step count, which a user's (or the
         # tests') strict dtype promotion refuses; the optimizer's own arithmetic keeps standard.
         with jax.numpy_dtype_promotion("standard"):
             updates, opt_state = self.optimizer.update(grads, state.opt_state, state.params)
         params = optax.apply_updates(state.params, updates)
-        if cfg.router_bias and cfg.router_bias_rate > 0:   # DeepSeek-V3's balancing by bias
+        if cfg.router_bias and recipe.router_bias_rate > 0:   # DeepSeek-V3's balancing by bias
             params = self.nudge_router_bias(params, load_LE)
         metrics = {"loss": losses.mean(), "grad_norm": optax.tree.norm(grads),
-                   "lr": learning_rate(cfg, state.step)}
+                   "lr": learning_rate(recipe, state.step)}
         return TrainState(params, opt_state, state.step + 1, state.key), metrics
 
     def nudge_router_bias(self, params, load_LE):
@@ -170,7 +171,7 @@ class Trainer:
         moe_blocks = [b.mlp for b in model.blocks if getattr(b.mlp, "bias_E", None) is not None]
         for moe, load_E in zip(moe_blocks, load_LE):
             load_E = load_E.astype(jnp.float32)
-            nudge_E = self.cfg.router_bias_rate * jnp.sign(load_E.mean() - load_E)
+            nudge_E = self.recipe.router_bias_rate * jnp.sign(load_E.mean() - load_E)
             moe.bias_E[...] = moe.bias_E[...] + nudge_E
         return nnx.state(model, nnx.Param)
 
@@ -181,14 +182,14 @@ class Trainer:
 
     def _estimate_loss(self, params, data_Z, key, n_batches: int):
         def one(_, k):
-            x_BT, y_BT = self.shard(*sample_batch(data_Z, k, self.cfg.batch_size, self.cfg.context_len))
+            x_BT, y_BT = self.shard(*sample_batch(data_Z, k, self.recipe.batch_size, self.cfg.context_len))
             return None, self.loss(params, x_BT, y_BT, None)
         return jax.lax.scan(one, None, jax.random.split(key, n_batches))[1].mean()
 
     def evaluate(self, state: TrainState, n_batches: int | None = None) -> dict[str, float]:
         """Mean loss over `n_batches` random batches of each split (no dropout)."""
-        n = n_batches or self.cfg.eval_iters
-        key = jax.random.fold_in(jax.random.key(self.cfg.seed + 1), int(state.step))
+        n = n_batches or self.recipe.eval_iters
+        key = jax.random.fold_in(jax.random.key(self.recipe.seed + 1), int(state.step))
         k_train, k_val = jax.random.split(key)
         return {"train_loss": float(self.estimate_loss(state.params, self.train_Z, k_train, n)),
                 "val_loss": float(self.estimate_loss(state.params, self.val_Z, k_val, n))}

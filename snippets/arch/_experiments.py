@@ -42,7 +42,7 @@ def small_config():
 def student_variants():
     """Copies of small_config() that differ in one part: positions, or the MLP."""
     base = small_config()
-    gated = round(2 * base.d_ff / 3)     # SwiGLU's three matrices: 2/3 of GELU's width
+    gated = round(2 * base.model.d_ff / 3)     # SwiGLU's three matrices: 2/3 of GELU's width
     return {
         "learned": base,                                   # GPT-2; also the GELU MLP run
         "sinusoidal": base.replace(position="sinusoidal"),
@@ -74,14 +74,11 @@ PROBE_EVERY = 10                        # per-layer gradient norms every 10 step
 
 def unigram_loss() -> float:
     """Validation loss of guessing by character frequency alone (the training split's counts)."""
-    import numpy as np
-
+    from rawweights_jax.data.baselines import ngram_nats
     from rawweights_jax.data.shakespeare import load_shakespeare
 
     data = load_shakespeare()
-    counts = np.bincount(np.asarray(data.train_Z), minlength=data.tokenizer.vocab_size) + 1
-    logp = np.log(counts / counts.sum())
-    return float(-logp[np.asarray(data.val_Z)].mean())
+    return ngram_nats(data.train_Z, data.val_Z, data.tokenizer.vocab_size)
 
 
 def _key_parts(*extra):
@@ -102,15 +99,13 @@ def _build_students(out: Path) -> None:
     import numpy as np
     from flax import nnx
 
+    from rawweights_jax.data.batches import spaced_windows
     from rawweights_jax.data.shakespeare import load_shakespeare
     from rawweights_jax.model.gpt import count_params
     from rawweights_jax.train.loop import train
 
     data = load_shakespeare()
-    val = np.asarray(data.val_Z)
-    starts = np.linspace(0, len(val) - EVAL_LEN - 1, EVAL_WINDOWS).astype(int)
-    windows = np.stack([val[s:s + EVAL_LEN + 1] for s in starts])
-    x_WT, y_WT = jnp.asarray(windows[:, :-1]), jnp.asarray(windows[:, 1:])
+    x_WT, y_WT = spaced_windows(data.val_Z, EVAL_LEN, EVAL_WINDOWS)
 
     @nnx.jit
     def nll_per_position(model, x_BT, y_BT):       # -log p(right character), [B, T]
@@ -171,11 +166,11 @@ def _build_norms(out: Path) -> None:
             graphdef, state = init_state(cfg)
             trainer = Trainer(cfg, graphdef, data)
             # One fixed training batch: every probe measures the gradient on the same text.
-            x_BT, y_BT = sample_batch(trainer.train_Z, jax.random.key(0), 32, cfg.context_len)
+            x_BT, y_BT = sample_batch(trainer.train_Z, jax.random.key(0), 32, cfg.model.context_len)
             grad = jax.jit(lambda p: jax.grad(trainer.loss)(p, x_BT, y_BT, None))
             losses, norms, probes = [], [], []
             for step in range(0, NORM_STEPS + 1, PROBE_EVERY):
-                probes.append((step, _layer_grad_norms(grad(state.params), cfg.n_layers)))
+                probes.append((step, _layer_grad_norms(grad(state.params), cfg.model.n_layers)))
                 if step == NORM_STEPS:
                     break
                 state, metrics = trainer.run_steps(state, trainer.train_Z, PROBE_EVERY)

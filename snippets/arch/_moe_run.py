@@ -45,20 +45,19 @@ BALANCING = {   # the only thing that differs between the three runs
 
 
 def _build(out: Path) -> None:
-    import jax
     import numpy as np
     from flax import nnx
 
     from rawweights_jax.ckpt.checkpoint import load_model
+    from rawweights_jax.data.batches import spaced_windows
     from rawweights_jax.data.shakespeare import load_shakespeare
     from rawweights_jax.model.gpt import init_model
     from rawweights_jax.train.loop import train
 
     data = load_shakespeare()
     # One fixed batch of validation text: every snapshot is asked about the same 2048 tokens.
-    T = base_config().context_len
-    starts = np.linspace(0, len(data.val_Z) - T - 1, EVAL_BATCH).astype(int)
-    x_BT = jax.numpy.asarray(np.stack([np.asarray(data.val_Z[s:s + T]) for s in starts]))
+    T = base_config().model.context_len
+    x_BT = spaced_windows(data.val_Z, T, EVAL_BATCH)[0]
     loads = nnx.jit(lambda m, x: m(x, with_aux=True)[1]["load_LE"])
 
     results = {}
@@ -67,7 +66,7 @@ def _build(out: Path) -> None:
         folder = out / name.replace(" ", "-")
         steps = tuple(s for s in SNAPSHOTS if s > 0)
         run = train(cfg, data, out_dir=folder, snapshot_steps=steps, progress=None)
-        load_SLE = [np.asarray(loads(init_model(cfg), x_BT))]
+        load_SLE = [np.asarray(loads(init_model(cfg.model, cfg.train.seed), x_BT))]
         for s in steps:
             model = load_model(folder / f"ckpt_step{s}.safetensors")[0]
             load_SLE.append(np.asarray(loads(model, x_BT)))

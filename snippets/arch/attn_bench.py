@@ -3,19 +3,16 @@
 One attention call (batch 1, 4 heads of width 64, causal), forward and backward, at lengths
 256 to 4096, by the library's `bench_attention`. That benchmark skips the Pallas kernel on a
 CPU, where Pallas can only interpret the kernel; this snippet times the interpreted kernel
-with the same procedure at short lengths, so it appears on the plot, marked as such.
+with the benchmark's own measurement (`measure_attention`) at short lengths, so it appears
+on the plot, marked as such.
 
 Run on its own: python snippets/arch/attn_bench.py   (about 40 s on a 2-core CPU)
 """
 
-import jax
 import matplotlib.pyplot as plt
 import numpy as np
 
-from rawweights_jax.nn.attention.attend import attend
-from rawweights_jax.nn.attention.mask import causal_mask
-from rawweights_jax.bench.common import _timeit
-from rawweights_jax.bench.attention import bench_attention
+from rawweights_jax.bench.attention import bench_attention, measure_attention
 
 # --8<-- [start:bench]
 LENGTHS = (256, 512, 1024, 2048, 4096)
@@ -24,20 +21,7 @@ result = bench_attention(LENGTHS, backends=("naive", "xla", "blockwise"), quiet=
 rows = [r for r in result["runs"] if "ms" in r]
 
 
-def pallas_row(T, batch=1, heads=4, head_dim=64):
-    """What bench_attention measures, for the Pallas kernel (interpret mode on a CPU)."""
-    q, k, v = (jax.random.normal(key, (batch, T, heads, head_dim))
-               for key in jax.random.split(jax.random.key(T), 3))
-    mask = causal_mask(batch, T)
-    loss = lambda q, k, v: attend(q, k, v, mask, "pallas").sum()
-    fn = jax.jit(jax.value_and_grad(loss, argnums=(0, 1, 2)))
-    mem = fn.lower(q, k, v).compile().memory_analysis()
-    peak = mem.temp_size_in_bytes + mem.argument_size_in_bytes + mem.output_size_in_bytes
-    return {"backend": "pallas", "T": T, "ms": 1000 * _timeit(lambda: fn(q, k, v), 3),
-            "peak_bytes": peak}
-
-
-rows += [pallas_row(T) for T in PALLAS_LENGTHS]
+rows += [measure_attention("pallas", T) for T in PALLAS_LENGTHS]   # interpreted
 # --8<-- [end:bench]
 
 # --8<-- [start:table]

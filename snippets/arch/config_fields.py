@@ -1,4 +1,4 @@
-"""Qwen3 30B-A3B's config.json, field by field: what each becomes in our Config.
+"""Qwen3 30B-A3B's config.json, field by field: what each becomes in our ModelConfig.
 
 The file is the one shipped in rawweights_jax/zoo (its source is recorded there);
 `config_from_hf` reads it (rawweights_jax/families/hf_config.py).
@@ -17,7 +17,7 @@ print(json.dumps(model.hf, indent=1))
 
 # --8<-- [start:fields]
 cfg = model.config                  # config_from_hf(model.hf)
-GROUPS = {   # config.json key -> Config field (None: checked or unused, no field of its own)
+GROUPS = {   # config.json key -> ModelConfig field (None: checked or unused, no field of its own)
     "shape": [("vocab_size", "vocab_size"), ("hidden_size", "d_model"),
               ("num_hidden_layers", "n_layers"), ("max_position_embeddings", "context_len"),
               ("tie_word_embeddings", "tie_embeddings")],
@@ -30,9 +30,9 @@ GROUPS = {   # config.json key -> Config field (None: checked or unused, no fiel
                    ("intermediate_size", "d_ff")],
     "experts": [("num_experts", "n_experts"), ("num_experts_per_tok", "experts_per_token"),
                 ("moe_intermediate_size", "d_expert"), ("norm_topk_prob", "router_norm_topk"),
-                ("router_aux_loss_coef", "aux_loss_coef"), ("decoder_sparse_step", None),
-                ("mlp_only_layers", None)],
-    "training, runtime": [("initializer_range", "init_std"), ("attention_dropout", None),
+                ("decoder_sparse_step", "mlp_layers"), ("mlp_only_layers", "mlp_layers")],
+    "training, runtime": [("initializer_range", "init_std"), ("router_aux_loss_coef", None),
+                          ("attention_dropout", None),
                           ("output_router_logits", None), ("use_cache", None)],
 }
 keys = [k for fields in GROUPS.values() for k, _ in fields]
@@ -45,7 +45,7 @@ def show(value):
     return json.dumps(value)
 
 
-print(f"{'config.json':24} {'value':>11}   {'Config field':17} {'value':>11}")
+print(f"{'config.json':24} {'value':>11}   {'ModelConfig field':17} {'value':>11}")
 for group, fields in GROUPS.items():
     print(f"-- {group}")
     for key, field in fields:

@@ -42,11 +42,11 @@ folder = shared("kv-gqa", build=build,
 evals = json.loads((folder / "evals.json").read_text())
 
 # --8<-- [start:table]
-print(f"{BASE.max_iters} steps each; val loss over {BASE.eval_iters} batches; cache in float32")
+print(f"{BASE.train.max_iters} steps each; val loss over {BASE.train.eval_iters} batches; cache in float32")
 print(f"{'run':18} {'params':>7} {'val loss':>9} {'cache bytes/token':>18}")
 for name, change in RUNS.items():
-    cfg = BASE.replace(**change)
-    per_token = BASE.n_layers * kv_bytes_per_token_layer(cfg, "float32")
+    cfg = BASE.replace(**change).model
+    per_token = cfg.n_layers * kv_bytes_per_token_layer(cfg, "float32")
     print(f"{name:18} {param_counts(cfg)['total']:>7,} {evals[name]['val_loss']:>9.4f} "
           f"{per_token:>18,.0f}")
 # --8<-- [end:table]

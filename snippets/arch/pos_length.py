@@ -31,7 +31,7 @@ print(f"guessing by character frequency alone: {unigram_loss():.3f}")
 # --8<-- [end:table]
 
 # --8<-- [start:clamp]
-wpe_TD = init_model(small_config()).wpe_TD[...]          # the learned table: rows 0..63
+wpe_TD = init_model(small_config().model).wpe_TD[...]          # the learned table: rows 0..63
 rows = wpe_TD[jnp.array([63, 64, 200])]                  # JAX clamps indices past the end
 print(f"learned table: {wpe_TD.shape[0]} rows; rows asked for positions 64 and 200 "
       f"equal row 63: {bool((rows[1] == rows[0]).all() and (rows[2] == rows[0]).all())}")

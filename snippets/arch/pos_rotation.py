@@ -15,7 +15,7 @@ import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import numpy as np
 
-from rawweights_jax.config import Config
+from rawweights_jax.config import ModelConfig
 from rawweights_jax.nn.rope import apply_rope, rope_frequencies, rope_table
 
 key = jax.random.key(int(os.environ.get("RWSITE_SEED", 0)))
@@ -31,12 +31,12 @@ def rotate(x_H, positions, cfg):
 
 
 # One pair: head width 2, base irrelevant (pair 0 always turns 1 radian per position).
-pair = Config(d_model=2, n_heads=1, position="rope")
+pair = ModelConfig(d_model=2, n_heads=1, position="rope")
 q_positions = np.arange(6)
 q_P2 = rotate(jnp.array([1.0, 0.2]), q_positions, pair)
 
 # A real head: width 64, 32 pairs turning from 1 down to 10000**(-31/32) radians per position.
-head = Config(d_model=64, n_heads=1, position="rope", rope_theta=10000.0)
+head = ModelConfig(d_model=64, n_heads=1, position="rope", rope_theta=10000.0)
 q_H, k_H = jax.random.normal(key, (2, 64))
 distances = np.arange(0, 64)
 curves = {}

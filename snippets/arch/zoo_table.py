@@ -4,23 +4,13 @@ KV cache and FLOPs per token. All of it arithmetic on the config.json (rawweight
 Run on its own: python snippets/arch/zoo_table.py
 """
 
-import math
-
 from rawweights_jax.analysis.counts import flops_per_token, kv_bytes, param_counts
-from rawweights_jax.analysis.zoo import zoo_model, zoo_names
 from rawweights_jax.analysis.inspector import human
+from rawweights_jax.analysis.zoo import zoo_model, zoo_names
 
 CONTEXT = 32768
 
 # --8<-- [start:table]
-def n(x):                                        # 3 significant digits: 124M, 27.0B, 1.03T
-    for scale, unit in ((1e12, "T"), (1e9, "B"), (1e6, "M")):
-        v = float(f"{x / scale:.3g}")
-        if v >= 1:
-            return f"{v:.{max(0, 2 - int(math.log10(v)))}f}{unit}"
-    return f"{x:,.0f}"
-
-
 def stated(x):                                   # a published figure, as precise as stated
     return f"{x / 1e12:g}T" if x >= 1e12 else f"{x / 1e9:g}B" if x >= 1e9 else f"{x / 1e6:g}M"
 
@@ -41,10 +31,10 @@ for z in models:
     diff = f"{(c['total'] - reference) / reference:+.2%}" + ("*" if z.comparable_params
                                                               or z.precision else " ")
     active = "" if z.published_active_params is None else (
-        f"{n(c['active'])}/{stated(z.published_active_params)}")
+        f"{human(c['active'], keep_zeros=True)}/{stated(z.published_active_params)}")
     kv = kv_bytes(cfg, CONTEXT) / CONTEXT
     gflops = flops_per_token(cfg, CONTEXT)["forward"] / 1e9
-    print(f"{z.key:16} {n(c['total']):>6} {stated(z.published_params):>9} {diff:>8} "
+    print(f"{z.key:16} {human(c['total'], keep_zeros=True):>6} {stated(z.published_params):>9} {diff:>8} "
           f"{active:>13} {kind(cfg):>12} {human(kv, 'B'):>9} {gflops:>9.1f}")
 print(f"\nactive: ours/published. KV and FLOPs: the last token of a {CONTEXT}-token "
       "context, bf16.")
@@ -54,5 +44,5 @@ for z in models:
               "what the config describes")
     if z.precision:
         print(f"* {z.key}: the published total is stated to +/- {stated(z.precision)}; "
-              f"ours is {n(param_counts(z.config)['total'] - z.published_params)} above it")
+              f"ours is {human(param_counts(z.config)['total'] - z.published_params, keep_zeros=True)} above it")
 # --8<-- [end:table]

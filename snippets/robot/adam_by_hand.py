@@ -27,7 +27,7 @@ train_Z = jnp.asarray(load_shakespeare().train_Z)
 
 @jax.jit
 def gradient(params, key):
-    x_BT, y_BT = sample_batch(train_Z, key, cfg.batch_size, cfg.context_len)
+    x_BT, y_BT = sample_batch(train_Z, key, cfg.train.batch_size, cfg.model.context_len)
     return jax.grad(lambda p: cross_entropy(nnx.merge(graphdef, p)(x_BT), y_BT))(params)
 
 
@@ -36,7 +36,7 @@ grads = [gradient(state.params, jax.random.fold_in(key, i)) for i in range(3)]
 flat = lambda tree: np.concatenate([np.ravel(x) for x in jax.tree.leaves(tree)])
 
 # --8<-- [start:by-hand]
-lr, b1, b2, eps = 1e-3, cfg.beta1, cfg.beta2, 1e-8
+lr, b1, b2, eps = 1e-3, cfg.train.beta1, cfg.train.beta2, 1e-8
 m = v = 0.0
 for t, g in enumerate(map(flat, grads), start=1):
     m = b1 * m + (1 - b1) * g        # running mean of the gradient

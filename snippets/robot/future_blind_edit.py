@@ -12,7 +12,7 @@ import numpy as np
 
 from _student import load_student
 
-model, tok, cfg, _ = load_student()
+model, tok, run, _ = load_student()
 
 # --8<-- [start:one-edit]
 line = "ROMEO:\nBut, soft! what light through yonder window breaks?\n"

@@ -13,7 +13,7 @@ from matplotlib.colors import LogNorm
 
 from _student import load_student
 
-model, tok, cfg, _ = load_student()
+model, tok, run, _ = load_student()
 
 line = "ROMEO:\nBut, soft! what light through yonder window breaks?\n"
 

@@ -19,9 +19,9 @@ from rawweights_jax.config import preset
 from rawweights_jax.inference.generate import generate
 from rawweights_jax.kvcache.cache import KVCache
 
-model, tok, cfg, _ = load_student()
+model, tok, run, _ = load_student()
 prompt = tok.encode("ROMEO:\nBut, soft! what light thr")   # 32 characters
-N_NEW = cfg.context_len - len(prompt)                       # 32: fill the context exactly
+N_NEW = run.model.context_len - len(prompt)                       # 32: fill the context exactly
 
 
 def timed(fn, repeat=7):
@@ -51,7 +51,7 @@ for batch in (1, 8):
               f"(first call, compiling: {first:.1f} s)")
     print(f"  {uncached / cached:.1f}x faster with the cache; "
           f"identical text: {run(True) == run(False)}")
-with_cache, without = len(prompt) + N_NEW, N_NEW * cfg.context_len
+with_cache, without = len(prompt) + N_NEW, N_NEW * run.model.context_len
 print(f"positions run through the model per row: {with_cache} with the "
       f"cache, {without} without")
 # --8<-- [end:timing]
@@ -63,8 +63,8 @@ def cache_bytes(c, slots):      # shapes only: nothing is allocated
                for x in jax.tree.leaves(shapes))
 
 print("cache memory per sequence, float32:")
-print(f"  this student, {cfg.context_len} slots: "
-      f"{cache_bytes(cfg, cfg.context_len) / 2**10:.0f} KiB")
+print(f"  this student, {run.model.context_len} slots: "
+      f"{cache_bytes(run.model, run.model.context_len) / 2**10:.0f} KiB")
 print(f"  gpt2-small preset, 1024 slots: "
-      f"{cache_bytes(preset('gpt2-small'), 1024) / 2**20:.1f} MiB")
+      f"{cache_bytes(preset('gpt2-small').model, 1024) / 2**20:.1f} MiB")
 # --8<-- [end:memory]

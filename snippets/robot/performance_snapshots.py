@@ -19,7 +19,7 @@ from rawweights_jax.model.gpt import init_model
 from rawweights_jax.train.loss import cross_entropy
 
 data = load_shakespeare()
-final, tok, cfg, _ = load_student()
+final, tok, run, _ = load_student()
 known_words = set(re.findall(r"[a-z']+", tok.decode(data.train_Z).lower()))
 
 
@@ -28,7 +28,7 @@ VAL_WINDOWS = 400
 
 def val_loss(model, n_windows=VAL_WINDOWS):
     """Cross-entropy on the first n_windows windows of 64 characters of the validation split."""
-    T = cfg.context_len
+    T = run.model.context_len
     w = np.stack([data.val_Z[i * T: i * T + T + 1] for i in range(n_windows)])
     return float(jax.jit(lambda x, y: cross_entropy(model(x), y))(w[:, :-1], w[:, 1:]))
 
@@ -45,12 +45,12 @@ def real_word_share(text):
 
 
 # --8<-- [start:snapshots]
-models = {0: init_model(cfg)}     # the run's seed: its starting weights
+models = {0: init_model(run.model, run.train.seed)}     # the run's seed: its starting weights
 models |= {step: load_student(step)[0] for step in SNAPSHOT_STEPS}
-models[cfg.max_iters] = final
+models[run.train.max_iters] = final
 
 prompt = tok.encode("\n")
-n_val = VAL_WINDOWS * cfg.context_len
+n_val = VAL_WINDOWS * run.model.context_len
 print(f"val loss: on the first {n_val:,} characters of the validation text")
 print("spelled: share of its words that occur in the training text\n")
 for step, model in models.items():

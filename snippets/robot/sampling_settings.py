@@ -13,7 +13,7 @@ from _student import load_student
 from rawweights_jax.data.shakespeare import load_shakespeare
 from rawweights_jax.inference.generate import generate
 
-model, tok, cfg, _ = load_student()
+model, tok, run, _ = load_student()
 known_words = set(re.findall(r"[a-z']+", tok.decode(load_shakespeare().train_Z).lower()))
 
 # --8<-- [start:settings]

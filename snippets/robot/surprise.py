@@ -14,7 +14,7 @@ from _student import load_student
 from rawweights_jax.data.shakespeare import load_shakespeare
 from rawweights_jax.train.loss import cross_entropy
 
-model, tok, cfg, _ = load_student()
+model, tok, run, _ = load_student()
 val_text = tok.decode(load_shakespeare().val_Z)
 line = "PETRUCHIO:\nAnd you, good sir! Pray, have you not a daughter"
 assert line in val_text

@@ -14,11 +14,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from _student import history, load_student
+from rawweights_jax.data.baselines import ngram_nats
 from rawweights_jax.data.shakespeare import load_shakespeare
 from rawweights_jax.train.loss import cross_entropy
 
 h = history()
-model, tok, cfg, _ = load_student()
+model, tok, run, _ = load_student()
 data = load_shakespeare()
 V = tok.vocab_size
 
@@ -27,7 +28,7 @@ V = tok.vocab_size
 def summed_loss(x_BT, y_BT):
     return cross_entropy(model(x_BT), y_BT) * y_BT.size
 
-T = cfg.context_len                   # cut the validation text into windows
+T = run.model.context_len                   # cut the validation text into windows
 val_Z = data.val_Z
 n_windows = (len(val_Z) - 1) // T
 x_WT = val_Z[: n_windows * T].reshape(n_windows, T)
@@ -39,16 +40,8 @@ val_nats = total / (n_windows * T)
 
 
 # Baselines that need no network: guess uniformly, by letter frequency, by the previous letter.
-def counts_to_nats(counts_CV, context_val, target_val):
-    p_CV = (counts_CV + 1) / (counts_CV + 1).sum(-1, keepdims=True)     # add-one smoothing
-    return float(-np.log(p_CV[context_val, target_val]).mean())
-
-
-train_Z = data.train_Z
-unigram = counts_to_nats(np.bincount(train_Z, minlength=V)[None], np.zeros(len(val_Z), int), val_Z)
-pairs_VV = np.zeros((V, V))
-np.add.at(pairs_VV, (train_Z[:-1], train_Z[1:]), 1)
-bigram = counts_to_nats(pairs_VV, val_Z[:-1], val_Z[1:])
+unigram = ngram_nats(data.train_Z, val_Z, V, order=1)
+bigram = ngram_nats(data.train_Z, val_Z, V, order=2)
 
 # --8<-- [start:units]
 print(f"{'validation split':28} {'nats':>6} {'bits/char':>10} "
@@ -64,11 +57,11 @@ for name, nats in [("uniform guess (ln 65)", math.log(V)),
 steps, loss = np.asarray(h["step"]), np.asarray(h["loss"])
 evals = h["eval"]
 print()
-read = len(steps) * cfg.tokens_per_iter
+read = len(steps) * run.tokens_per_iter
 print(f"first training batch: loss {loss[0]:.3f} nats (ln 65 = {math.log(V):.3f})")
 print(f"validation characters scored: {n_windows * T:,} ({n_windows:,} windows of {T})")
-print(f"training: {len(steps)} steps x {cfg.tokens_per_iter} characters = {read:,} read,")
-print(f"  {read / len(train_Z):.2f} passes over the training text, "
+print(f"training: {len(steps)} steps x {run.tokens_per_iter} characters = {read:,} read,")
+print(f"  {read / len(data.train_Z):.2f} passes over the training text, "
       f"{h['wall_seconds']:.0f} s on this build's CPU")
 print("evaluations (mean over 20 random batches of each split):")
 for e in evals:

@@ -10,7 +10,7 @@ import numpy as np
 
 from _student import load_student
 
-model, tok, cfg, _ = load_student()
+model, tok, run, _ = load_student()
 show = lambda c: {" ": "␣", "\n": "\\n"}.get(c, c)     # make spaces and newlines visible
 
 # --8<-- [start:votes]

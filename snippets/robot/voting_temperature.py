@@ -9,7 +9,7 @@ import numpy as np
 
 from _student import load_student
 
-model, tok, cfg, _ = load_student()
+model, tok, run, _ = load_student()
 show = lambda c: {" ": "␣", "\n": "\\n"}.get(c, c)     # make spaces and newlines visible
 
 prompt = "ROMEO:\nWhat light"

@@ -12,7 +12,7 @@ import math
 import jax.numpy as jnp
 from flax import nnx
 
-from rawweights_jax.config import Config
+from rawweights_jax.config import ModelConfig, Runtime
 from rawweights_jax.kvcache.cache import cache_write, ring_write
 from rawweights_jax.nn.attention.attend import attend
 from rawweights_jax.nn.attention.mask import Mask
@@ -26,7 +26,8 @@ from rawweights_jax.nn.rope import apply_rope
 class Attention(nnx.Module):
     """Multi-head, grouped-query or multi-query causal self-attention with an optional KV cache."""
 
-    def __init__(self, cfg: Config, local: bool = False, *, rngs: nnx.Rngs):
+    def __init__(self, cfg: ModelConfig, local: bool = False, runtime: Runtime = Runtime(), *,
+                 rngs: nnx.Rngs):
         D, N, K, H = cfg.d_model, cfg.n_heads, cfg.n_kv_heads, cfg.head_dim
         self.local = local                   # sliding-window layer: its cache is a ring
         out_std = cfg.init_std / math.sqrt(2 * cfg.n_layers)   # residual branches start small
@@ -42,7 +43,7 @@ class Attention(nnx.Module):
         # bounds attention logits and tolerates higher learning rates.
         self.q_norm = Norm(cfg, H, kind="rmsnorm") if cfg.qk_norm else None
         self.k_norm = Norm(cfg, H, kind="rmsnorm") if cfg.qk_norm else None
-        self.backend, self.scale = cfg.attention, cfg.attn_scale
+        self.backend, self.scale = runtime.attention, cfg.attn_scale
 
     def __call__(self, x_BTD, mask: Mask, rope=None, cache_kv=None, end=None):
         qkv_BTKJH = dense(x_BTD, self.wqkv_DKJH[...])

@@ -28,7 +28,7 @@ from flax import nnx
 
 from rawweights_jax.nn.attention.mask import Mask
 from rawweights_jax.nn.attention.attend import attend
-from rawweights_jax.config import Config
+from rawweights_jax.config import ModelConfig, Runtime
 from rawweights_jax.nn.norms import Norm
 from rawweights_jax.kvcache.cache import cache_write
 from rawweights_jax.nn.dense import dense, normal_param
@@ -39,7 +39,7 @@ from rawweights_jax.nn.rope import apply_rope
 class LatentAttention(nnx.Module):
     """MLA: queries (optionally through a latent), keys and values rebuilt from a cached latent."""
 
-    def __init__(self, cfg: Config, *, rngs: nnx.Rngs):
+    def __init__(self, cfg: ModelConfig, runtime: Runtime = Runtime(), *, rngs: nnx.Rngs):
         D, N, C = cfg.d_model, cfg.n_heads, cfg.kv_lora_rank
         P, R, H = cfg.head_dim, cfg.qk_rope_dim, cfg.v_head_dim
         std = cfg.init_std
@@ -54,7 +54,7 @@ class LatentAttention(nnx.Module):
         self.wk_b_CNP = normal_param(rngs, std, C, N, P)
         self.wv_b_CNH = normal_param(rngs, std, C, N, H)
         self.wo_NHD = normal_param(rngs, std / (2 * cfg.n_layers) ** 0.5, N, H, D)
-        self.cfg, self.backend = cfg, cfg.attention
+        self.cfg, self.backend = cfg, runtime.attention
 
     def queries(self, x_BTD, rope):
         """Every head's query, split into its position-free and rotary parts."""
