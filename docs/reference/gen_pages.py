@@ -4,7 +4,7 @@ One page per subpackage of rawweights_jax, in layer order (rawweights_jax/core/l
 the subpackage's docstring, then every module's API through mkdocstrings. The navigation
 (SUMMARY.md, read by mkdocs-literate-nav) is generated with the pages, so a new module or
 subpackage appears without editing mkdocs.yml. The map page (index.md) is written by hand
-and gets the generated layer table appended.
+and gets two generated tables appended: the dimension letters and every module by layer.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from pathlib import Path
 
 import mkdocs_gen_files
 
+from rawweights_jax.core.dims import LETTERS
 from rawweights_jax.core.layout import LAYERS
 
 PACKAGE = Path(__file__).resolve().parents[2] / "rawweights_jax"
@@ -38,7 +39,8 @@ for sub in sorted(LAYERS, key=lambda s: (LAYERS[s], s)):
              first_line(PACKAGE / sub / "__init__.py"), ""]
     for path in modules(sub):
         lines += [f"## `{dotted(path)}`", "", f"::: {dotted(path)}", "    options:",
-                  "      show_root_heading: false", "      heading_level: 3", ""]
+                  "      show_root_heading: false", "      show_root_toc_entry: false",
+                  "      heading_level: 3", ""]
         rows.append(f"| {LAYERS[sub]} | [`{dotted(path)}`]({sub}.md#{dotted(path).replace('.', '')}) "
                     f"| {first_line(path)} |")
     with mkdocs_gen_files.open(f"reference/{sub}.md", "w") as page:
@@ -46,7 +48,14 @@ for sub in sorted(LAYERS, key=lambda s: (LAYERS[s], s)):
     mkdocs_gen_files.set_edit_path(f"reference/{sub}.md", f"../rawweights_jax/{sub}/__init__.py")
     nav[f"{sub}"] = f"{sub}.md"
 
+letters = "\n".join(f"| {letter} | {meaning} |" for letter, meaning in LETTERS.items())
 with mkdocs_gen_files.open("reference/index.md", "a") as page:
+    page.write("\n\n## The dimension letters\n\nEvery array and weight names its axes in a suffix: "
+               "`x_BTD` is [batch, time, width], `wo_NHD` maps N heads of width H to width D, and "
+               "einsum strings use the same letters. One letter, one meaning; this table is "
+               "generated from the legend in `rawweights_jax/core/dims.py`, and a test checks that "
+               "every weight of every family's model has one legend letter per axis.\n\n"
+               "| letter | counts |\n| --- | --- |\n" + letters + "\n")
     page.write("\n\n## Every module, by layer\n\n| layer | module | the idea it holds |\n"
                "| --- | --- | --- |\n" + "\n".join(rows) + "\n")
 
