@@ -126,6 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=500, help="steps per climber, a multiple of 10")
     parser.add_argument("--climbers", default=",".join(CLIMBERS), help="comma-separated, of " + ", ".join(CLIMBERS))
     parser.add_argument("--rounds", type=int, default=7, help="timing rounds after the race")
+    parser.add_argument("--note", default="", help="what else the machine was doing, for the result file")
     parser.add_argument("--out", help="the result file (default: benchmarks/results/climber-race-<platform>-<date>.json)")
     args = parser.parse_args(argv)
     names = args.climbers.split(",")
@@ -142,6 +143,8 @@ def main(argv: list[str] | None = None) -> int:
         "python": platform.python_version(), "wall_seconds": round(time.perf_counter() - start, 1),
         "command": "python benchmarks/climber_race.py " + " ".join(argv if argv is not None else sys.argv[1:]),
     }
+    if args.note:
+        result["machine_note"] = args.note
     out = Path(args.out) if args.out else ROOT / "benchmarks" / "results" / f"climber-race-{jax.devices()[0].platform}-{today}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")
