@@ -25,6 +25,7 @@ import datetime
 import json
 import os
 import platform
+import shlex
 import subprocess
 import sys
 import time
@@ -141,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
         "benchmark": "climber-race", "preset": PRESET, "steps": args.steps, "climbers": climbers,
         "device": device(), "date": today, "commit": commit(), "jax": jax.__version__,
         "python": platform.python_version(), "wall_seconds": round(time.perf_counter() - start, 1),
-        "command": "python benchmarks/climber_race.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "command": shlex.join(["python", "benchmarks/climber_race.py", *(argv if argv is not None else sys.argv[1:])]),
     }
     if args.note:
         result["machine_note"] = args.note
