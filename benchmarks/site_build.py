@@ -43,7 +43,7 @@ def build(site_dir: Path, env: dict[str, str]) -> tuple[float, str]:
 
 def snippet_seconds(log: str, snippet: str) -> float | None:
     """The run time the build report gives for `snippet` (it lists the five slowest)."""
-    m = re.search(rf"rwsite:\s+([\d.]+) s\s+{re.escape(snippet)}\s+\(fresh\)", log)
+    m = re.search(rf"rwsite:\s+([\d.]+) s\s+[\d.]+ CPU-s\s+{re.escape(snippet)}\s+\(fresh", log)
     return float(m[1]) if m else None
 
 

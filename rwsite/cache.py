@@ -3,24 +3,25 @@
 An output on disk is reused only while nothing that could change it has changed. The key hashes:
 
 - the snippet file itself;
-- the local helper modules it imports from its own folder, found by reading its `import`
-  statements (and theirs, transitively): `python snippets/x/y.py` puts `snippets/x/` first on
-  `sys.path`, so those are the only local modules a snippet can reach;
-- the whole library source (`rawweights_jax/**/*.py`);
+- the files it reaches (`rwsite.reach`): the helper modules beside it, the library modules it
+  imports, transitively, and the data files those name by a literal path. Nothing else of the
+  library: editing the CLI re-runs no snippet that does not import it;
 - the executor's own source (the files that decide how a snippet runs and what is recorded);
 - the versions of the packages that compute or draw, and the interpreter;
-- the run options (timeout, seed, JAX platform).
+- the run options (seed, JAX platform). The timeout is not one: it decides whether a run
+  finishes, not what it prints, and a run that did not finish is never kept.
 
 Hashing reads files and package metadata only; nothing is imported, so a rebuild that changes
-nothing costs milliseconds here. Entries are single JSON files written atomically (temporary name,
-then `os.replace`); one that cannot be read or does not match its key counts as missing.
+nothing costs well under a second here. Entries are single JSON files written atomically
+(temporary name, then `os.replace`); one that cannot be read, does not match its key or is not
+of the expected shape counts as missing, so it is run again.
 """
 
 from __future__ import annotations
 
-import ast
 import hashlib
 import json
+import math
 import os
 import sys
 import time
@@ -28,16 +29,27 @@ import uuid
 from importlib import metadata
 from pathlib import Path
 
+from rwsite.reach import Reach
+
 #: Packages whose versions are part of every key (and of the provenance line).
 PACKAGES = ("jax", "jaxlib", "flax", "optax", "numpy", "matplotlib")
 
 #: The executor's files that decide how a snippet runs and what is recorded. Editing the
-#: renderer (fence.py) or the hooks re-renders pages but does not re-run snippets.
+#: renderer (fence.py), the hooks, the scheduler or the import reader re-renders pages but
+#: does not re-run snippets.
 RWSITE_DIR = Path(__file__).resolve().parent
-EXECUTION_FILES = ("cache.py", "executor.py", "runner.py", "mpl_backend.py", "matplotlibrc", "shared.py")
+EXECUTION_FILES = ("cache.py", "executor.py", "runner.py", "sandbox.py", "supervisor.py",
+                   "mpl_backend.py", "matplotlibrc", "shared.py")
 
 #: Bumped when the layout of an entry changes; older entries then read as missing.
-FORMAT = 1
+FORMAT = 2
+
+#: What a run may leave behind: more is an error naming the snippet, not a 50 MB page.
+MAX_OUTPUT_BYTES = 1_000_000      # stdout and stderr together
+MAX_FIGURE_BYTES = 4_000_000      # all of a run's SVG figures together
+
+#: Entries of another configuration (seed, platform, mkdocs.yml) unused this long are removed.
+MAX_AGE_S = 30 * 24 * 3600
 
 
 def digest(*parts: str | bytes) -> str:
@@ -50,14 +62,16 @@ def digest(*parts: str | bytes) -> str:
     return h.hexdigest()
 
 
-def tree_digest(root: Path, pattern: str = "**/*.py") -> str:
-    """Hash of the relative names and contents of the files under `root` matching `pattern`."""
+def files_digest(files: list[Path], root: Path) -> list[str | bytes]:
+    """(name, content) parts for `files`, named relative to `root` where they lie below it."""
     parts: list[str | bytes] = []
-    if root.is_dir():
-        for path in sorted(root.glob(pattern)):
-            if path.is_file() and "__pycache__" not in path.parts:
-                parts += [path.relative_to(root).as_posix(), path.read_bytes()]
-    return digest(*parts)
+    for path in files:
+        try:
+            name = path.relative_to(root).as_posix()
+        except ValueError:
+            name = path.as_posix()
+        parts += [name, path.read_bytes() if path.is_file() else b"<missing>"]
+    return parts
 
 
 def package_versions(names: tuple[str, ...] = PACKAGES) -> dict[str, str]:
@@ -71,61 +85,55 @@ def package_versions(names: tuple[str, ...] = PACKAGES) -> dict[str, str]:
     return versions
 
 
-def local_imports(snippet: Path) -> list[Path]:
-    """The helper modules `snippet` imports from its own folder, transitively, sorted.
-
-    A name counts when `<folder>/<name>.py` or a package folder `<folder>/<name>/` exists; a
-    package contributes all of its `.py` files. A file that does not parse contributes nothing
-    here: running it reports the syntax error with its line.
-    """
-    folder = snippet.parent
-    found: set[Path] = set()
-    todo = [snippet]
-    while todo:
-        try:
-            tree = ast.parse(todo.pop().read_bytes())
-        except (SyntaxError, ValueError, OSError):
-            continue
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Import):
-                names = [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-                names = [node.module]
-            else:
-                continue
-            for name in names:
-                top = name.split(".")[0]
-                module, package = folder / f"{top}.py", folder / top
-                files = [module] if module.is_file() else sorted(package.rglob("*.py")) if package.is_dir() else []
-                for path in files:
-                    if path != snippet and path not in found:
-                        found.add(path)
-                        todo.append(path)
-    return sorted(found)
-
-
 class KeyContext:
     """The parts of a key shared by every snippet of one build, computed once."""
 
-    def __init__(self, library_dir: Path):
-        self.library_dir = library_dir
-        self.library = tree_digest(library_dir)
+    def __init__(self, library_dir: Path, root: Path):
+        self.root = root
+        self.reach = Reach(library_dir, root)
         self.executor = digest(*[(RWSITE_DIR / name).read_bytes() for name in EXECUTION_FILES])
         self.versions = package_versions()
         self.python = sys.version
 
     def environment(self) -> str:
-        """Hash of everything but the snippet: library, executor, package versions, interpreter."""
-        return digest(self.library, self.executor, json.dumps(self.versions, sort_keys=True), self.python)
+        """Hash of everything but the snippet and what it reaches: executor, versions, interpreter."""
+        return digest(self.executor, json.dumps(self.versions, sort_keys=True), self.python)
 
-    def key(self, root: Path, snippet: str, options: dict[str, str]) -> str:
-        """The cache key of running `snippet` (a path relative to `root`) with `options`."""
-        path = root / snippet
+    def key(self, snippet: str, options: dict[str, str]) -> str:
+        """The cache key of running `snippet` (a path relative to the root) with `options`."""
+        path = self.root / snippet
         parts: list[str | bytes] = [self.environment(), snippet, path.read_bytes()]
-        for helper in local_imports(path):
-            parts += [helper.relative_to(root).as_posix(), helper.read_bytes()]
+        parts += files_digest(self.reach.files(path), self.root)
         parts.append(json.dumps(options, sort_keys=True))
         return digest(*parts)
+
+
+#: The fields of an entry and their types; anything else read from disk is a miss.
+_FIELDS = {"path": str, "stdout": str, "stderr": str, "figures": list, "wall_s": float, "cpu_s": float,
+           "device": str, "seed": int, "configuration": str}
+
+
+def entry_problem(record: object, key: str) -> str | None:
+    """Why `record` is not a usable entry for `key` (None when it is)."""
+    if not isinstance(record, dict):
+        return "not a JSON object"
+    if record.get("format") != FORMAT or record.get("key") != key:
+        return "another format or key"
+    for name, kind in _FIELDS.items():
+        value = record.get(name)
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+            return f"{name} is {type(value).__name__}, expected {kind.__name__}"
+    if not all(isinstance(svg, str) for svg in record["figures"]):
+        return "a figure is not text"
+    if not all(math.isfinite(record[t]) and record[t] >= 0 for t in ("wall_s", "cpu_s")):
+        return "wall_s or cpu_s is not a duration"
+    if len(record["stdout"].encode()) + len(record["stderr"].encode()) > MAX_OUTPUT_BYTES:
+        return "output over the cap"
+    if sum(len(svg.encode()) for svg in record["figures"]) > MAX_FIGURE_BYTES:
+        return "figures over the cap"
+    return None
 
 
 class Store:
@@ -138,13 +146,17 @@ class Store:
         return self.directory / f"{key}.json"
 
     def load(self, key: str) -> dict | None:
-        """The entry for `key`, or None when it is missing, unreadable, or not this key's."""
+        """The entry for `key`, or None when it is missing, unreadable, or not of the right shape."""
         try:
             record = json.loads(self.path(key).read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return None
-        if not isinstance(record, dict) or record.get("format") != FORMAT or record.get("key") != key:
+        if entry_problem(record, key) is not None:
             return None
+        try:
+            os.utime(self.path(key))  # last used: what age-based eviction measures
+        except OSError:
+            pass
         return record
 
     def save(self, key: str, record: dict) -> None:
@@ -158,18 +170,32 @@ class Store:
         finally:
             tmp.unlink(missing_ok=True)
 
-    def evict(self, keep: set[str], stale_tmp_s: float = 3600) -> int:
-        """Delete entries whose key is not in `keep` (and old temporary files); return how many."""
+    def evict(self, keep: set[str], configuration: str, max_age_s: float = MAX_AGE_S,
+              stale_tmp_s: float = 3600) -> int:
+        """Delete this configuration's entries not in `keep`, any entry unused for `max_age_s`,
+        entries that cannot be read, and old temporary files; return how many entries went.
+
+        Another configuration's entries (a build with another seed, platform or mkdocs.yml on
+        the same cache) are left alone: its own builds evict them, or age does."""
         removed = 0
         if not self.directory.is_dir():
             return 0
+        now = time.time()
         for path in self.directory.glob("*.json"):
-            if path.stem not in keep:
+            if path.stem in keep:
+                continue
+            try:
+                old = now - path.stat().st_mtime > max_age_s
+                record = json.loads(path.read_text(encoding="utf-8"))
+                mine = not isinstance(record, dict) or record.get("configuration") in (configuration, None)
+            except (OSError, ValueError):
+                old = mine = True
+            if old or mine:
                 path.unlink(missing_ok=True)
                 removed += 1
         for path in self.directory.glob(".*.tmp"):
             try:
-                if time.time() - path.stat().st_mtime > stale_tmp_s:
+                if now - path.stat().st_mtime > stale_tmp_s:
                     path.unlink()
             except OSError:
                 pass

@@ -11,14 +11,17 @@ Options (values in double quotes, as all pymdownx.superfences options):
 - `region`  show only the lines between `# --8<-- [start:NAME]` and `# --8<-- [end:NAME]`;
             the whole file still runs (regions choose what to show, not what to run);
 - `show`    `both` (default), `code` or `output`;
-- `timeout` seconds before the run is stopped (default 300); it is a run option, so it is
-            part of the cache key, while `region` and `show` are not: fences that show
-            different regions of one file share one run.
+- `timeout` seconds before the run is stopped (default 300). Not part of the cache key: a
+            run that finished printed the same whatever its timeout (a run that did not finish
+            is never kept), so fences that embed one file share one run, with the longest timeout.
 - `title`   the caption above the code (default: the path, and the lines of the region).
 
 This module does not run anything itself: it asks the current build's `Executor` for the
 outcome (normally already computed by the parallel pre-pass in `rwsite.hooks`), records a
 failure for the hooks to report, and renders code, stdout, stderr, figures and provenance.
+Any exception while rendering a fence is such a failure: pymdownx.superfences would otherwise
+swallow it and leave the fence as plain text on a page that builds green. The snippet's code is
+read in the encoding its coding line declares, as Python reads it.
 `find_fences` is the pre-pass's scanner: it knows fenced blocks, so a fence shown as an
 example inside another fence (as in the contributor guide) is not mistaken for a real one.
 """
@@ -28,6 +31,7 @@ from __future__ import annotations
 import html
 import re
 import textwrap
+import tokenize
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -129,11 +133,13 @@ class Build:
     executor: Executor
     page: str = "?"
     errors: list[str] = field(default_factory=list)
+    docs_prefix: str = "docs/"  # the configured docs_dir, relative to the repository root
+    rendered: dict[str, list[str]] = field(default_factory=dict)  # page -> snippet paths rendered
 
     def fail(self, message: str, detail: str = "") -> str:
         """Record a failure for the hooks to report; render it in place (seen in `mkdocs serve`)."""
         indented = textwrap.indent(detail.rstrip(), "      ")
-        self.errors.append(f"{message}  [in docs/{self.page}]" + (f"\n{indented}" if detail.strip() else ""))
+        self.errors.append(f"{message}  [in {self.docs_prefix}{self.page}]" + (f"\n{indented}" if detail.strip() else ""))
         shown = html.escape(message + ("\n\n" + detail if detail.strip() else ""))
         return f'<div class="admonition failure"><p class="admonition-title">Snippet failed</p><pre>{shown}</pre></div>'
 
@@ -153,6 +159,15 @@ def render(src, language, class_name, options, md, **kwargs) -> str:
     if current is None:  # Markdown used outside a site build: run in the working directory
         current = Build(Executor("."))
     build = current
+    build.rendered.setdefault(build.page, []).append(str(options.get("path", "")))
+    try:
+        return _render(build, src, options, md)
+    except Exception as exc:  # anything: a fence must never vanish from a page silently
+        path = options.get("path", "?")
+        return build.fail(f"{path}: rendering the fence failed: {type(exc).__name__}: {exc}")
+
+
+def _render(build: Build, src: str, options: dict, md) -> str:
     try:
         fence = Fence.parse(dict(options))
     except FenceError as exc:
@@ -165,7 +180,7 @@ def render(src, language, class_name, options, md, **kwargs) -> str:
     parts = []
     if fence.show in ("both", "code"):
         try:
-            code, first, last = extract((build.executor.root / fence.run.path).read_text(encoding="utf-8"), fence.region)
+            code, first, last = extract(read_source(build.executor.root / fence.run.path), fence.region)
         except FenceError as exc:
             return build.fail(f"{fence.run.path}: {exc}")
         title = fence.title or (fence.run.path if fence.region is None else f"{fence.run.path}, lines {first}–{last}")
@@ -177,6 +192,12 @@ def render(src, language, class_name, options, md, **kwargs) -> str:
     if fence.show in ("both", "output"):
         parts.append(render_output(outcome, build.executor))
     return f'<div class="rw-snippet">\n{"".join(parts)}\n</div>'
+
+
+def read_source(path: Path) -> str:
+    """A Python file's text in the encoding its coding line declares (UTF-8 without one)."""
+    with tokenize.open(path) as fh:
+        return fh.read()
 
 
 def render_output(outcome: Outcome, executor: Executor) -> str:

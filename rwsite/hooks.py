@@ -3,36 +3,45 @@
 The order of a build, and what each hook adds to it:
 
 1. `on_config`: register the ```` ```snippet ```` fence with pymdownx.superfences, create the
-   build's `Executor`, and key mkdocs-jupyter's notebook cache by the library and package
-   versions (its own key covers only the notebook file).
+   build's `Executor`, and key mkdocs-jupyter's notebook cache by the library modules the
+   notebooks reach and the package versions (its own key covers only the notebook file).
 2. `on_files`: the pre-pass. Scan every Markdown page for snippet fences, load cached outcomes,
    and run all cache misses at once, one subprocess per core.
 3. While pages render, each fence reads its outcome (`rwsite.fence.render`); `on_page_content`
-   turns LaTeX into MathML, strips the CDN scripts notebook templates add, and refuses any page
-   that would load something from another host.
+   checks that every fence the pre-pass found on the page was rendered (a fence left as plain
+   text fails the build), turns LaTeX into MathML, strips the CDN scripts notebook templates
+   add, and refuses any page that would load something from another host.
 4. `on_env` (after every page rendered, before anything is written): fail the build, strict or
-   not, listing every failed snippet as ``snippets/x.py:12: ValueError: ...``.
+   not, listing every failed snippet as ``snippets/x.py:12: ValueError: ...``; hold the build
+   budget (`rwsite.report`): a strict build fails on an overrun, a lenient one warns.
 5. `on_post_page`: put a downloadable `.ipynb` next to each notebook page.
 6. `on_post_build`: print the report (runs, cache hits, the slowest five); after a full
-   `mkdocs build`, evict cache entries this build did not use.
+   `mkdocs build`, evict this configuration's cache entries the build did not use, and, for
+   a strict build, record it (`rwsite.repo.write_stamp`) so the tests can read it.
+
+Errors name pages under the configured `docs_dir`, relative to the repository root.
 """
 
 from __future__ import annotations
 
+import ast
 import logging
 import os
 import re
 import shutil
+from collections import Counter
 from pathlib import Path
 
 from mkdocs.exceptions import PluginError
 
-from rwsite import fence, mathml
+from rwsite import fence, mathml, repo, report
+from rwsite.cache import digest, files_digest
 from rwsite.executor import Executor
 
 log = logging.getLogger("mkdocs.plugins.rwsite")
 
 _command = "build"
+_state: dict = {}  # per build: runs per page, the inputs' fingerprint at the start
 _REMOTE_SCRIPT = re.compile(r'<script\b[^>]*\bsrc="(?:https?:)?//[^"]*"[^>]*>\s*</script>', re.I)
 _LOADS = re.compile(r'<(?:script|img|iframe|source|video|audio|embed|link)\b[^>]*?\b(?:src|href)="((?:https?:)?//[^"]*)"[^>]*>', re.I)
 _HARMLESS_LINK = re.compile(r'<link\b[^>]*\brel="(?:canonical|alternate|author|license|me)"', re.I)
@@ -56,14 +65,38 @@ def on_config(config):
     fences[:] = [f for f in fences if f.get("name") != "snippet"]
     fences.append({"name": "snippet", "class": "rw-snippet", "validator": fence.validate, "format": fence.render})
 
-    executor = Executor(Path(config.config_file_path).resolve().parent)
-    fence.current = fence.Build(executor)
+    root = Path(config.config_file_path).resolve().parent
+    site_dir = Path(config.site_dir).resolve()
+    # `serve` rebuilds while the author edits: changed files are expected there, not a fault.
+    executor = Executor(root, configuration=str(Path(config.config_file_path).resolve()),
+                        guard_skip=(site_dir,), guard=_command == "build")
+    prefix = Path(os.path.relpath(Path(config.docs_dir).resolve(), root)).as_posix().rstrip("/") + "/"
+    fence.current = fence.Build(executor, docs_prefix=prefix)
     os.environ.setdefault("JAX_PLATFORMS", "cpu")  # notebook kernels inherit it
+    _state.clear()
+    _state.update(pages={}, runs={}, skip=[str(site_dir), str(executor.cache_dir)])
+    if _command == "build" and config.strict:
+        _state["fingerprint"] = repo.fingerprint(root, tuple(Path(p) for p in _state["skip"]))
 
     notebooks = config.plugins.get("mkdocs-jupyter")
     if notebooks is not None:
-        notebooks.config["cache_dir"] = str(_notebook_cache_root(executor) / executor.context.environment()[:16])
+        sources = sorted(Path(config.docs_dir).glob("notebooks/*.py"))
+        notebooks.config["cache_dir"] = str(_notebook_cache_root(executor) / _notebook_key(executor, sources)[:16])
     return config
+
+
+def _notebook_key(executor: Executor, notebooks: list[Path]) -> str:
+    """Notebooks, like snippets, re-run when a library module they reach changes (all of the
+    library for one whose source is not plain Python, e.g. one with `%magic` lines)."""
+    parts: list[str | bytes] = [executor.context.environment()]
+    for notebook in notebooks:
+        try:
+            ast.parse(notebook.read_bytes())
+            reached = executor.context.reach.files(notebook)
+        except (SyntaxError, ValueError, OSError):
+            reached = sorted(p for p in executor.library_dir.rglob("*.py") if "__pycache__" not in p.parts)
+        parts += files_digest(reached, executor.root)
+    return digest(*parts)
 
 
 def _notebook_cache_root(executor: Executor) -> Path:
@@ -78,10 +111,12 @@ def on_files(files, config):
             continue
         for line, options in fence.find_fences(file.content_string):
             if isinstance(options, fence.FenceError):
-                build.errors.append(f"docs/{file.src_uri}:{line}: {options}")
+                build.errors.append(f"{build.docs_prefix}{file.src_uri}:{line}: {options}")
                 continue
+            _state["pages"].setdefault(file.src_uri, []).append(options.get("path", ""))
             try:
                 runs.append(fence.Fence.parse(options).run)
+                _state["runs"].setdefault(file.src_uri, []).append(runs[-1])
             except fence.FenceError:
                 pass  # reported with the page when the fence renders
     build.executor.prefetch(runs, announce=lambda n, workers: log.info(
@@ -103,20 +138,30 @@ def on_page_markdown(markdown, page, config, files):
 
 def on_page_content(html, page, config, files):
     build = _build()
+    where = f"{build.docs_prefix}{page.file.src_uri}"
+    missing = Counter(_state.get("pages", {}).get(page.file.src_uri, [])) - Counter(build.rendered.get(page.file.src_uri, []))
+    for path in sorted(missing.elements()):
+        build.errors.append(f"{path}: its fence was not rendered (left as plain text)  [in {where}]")
     try:
         html = mathml.to_mathml(html)
     except mathml.MathError as exc:
-        build.errors.append(f"docs/{page.file.src_uri}: {exc}")
+        build.errors.append(f"{where}: {exc}")
     if getattr(page, "nb_url", None):
         html = _REMOTE_SCRIPT.sub("", html)  # nbconvert's MathJax tag: math is MathML here
     for tag in _LOADS.finditer(html):
         if not _HARMLESS_LINK.match(tag[0]):
-            build.errors.append(f"docs/{page.file.src_uri}: the page would load {tag[1]}; "
+            build.errors.append(f"{where}: the page would load {tag[1]}; "
                                 "serve it from the site instead (no third-party requests)")
     return html
 
 
 def on_env(env, config, files):
+    build = _build()
+    for problem in report.over_budget(build.executor, _state.get("runs", {}), build.docs_prefix):
+        if config.strict:
+            build.errors.append(problem)
+        else:
+            log.warning("rwsite: %s", problem)
     _raise_errors()
     return env
 
@@ -153,6 +198,20 @@ def on_post_build(config):
                     shutil.rmtree(stale, ignore_errors=True)
         if removed:
             log.info("rwsite: evicted %d unused cache entr%s", removed, "y" if removed == 1 else "ies")
+        _stamp(config, build)
+
+
+def _stamp(config, build) -> None:
+    """Record a strict build whose inputs did not change while it ran (for the tests)."""
+    start = _state.get("fingerprint")
+    root = build.executor.root
+    if start is None or repo.fingerprint(root, tuple(Path(p) for p in _state["skip"])) != start:
+        return
+    repo.write_stamp(build.executor.cache_dir, {
+        "root": str(root), "site_dir": str(Path(config.site_dir).resolve()), "strict": True,
+        "fingerprint": start, "skip": _state["skip"],
+        "log": "\n".join(f"rwsite: {line}" for line in build.executor.report()),
+    })
 
 
 def _raise_errors() -> None:

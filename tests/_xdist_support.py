@@ -1,8 +1,9 @@
 """How `python3 dev.py test` shares the tests between pytest-xdist workers (one per core).
 
 Each library test is its own unit of work, so the two cores take them one by one. The tests
-that use the one real site build, or run every snippet, must stay in a single worker: a second
-worker would build the whole site again (minutes of snippets) and race the first on
+that use the one real site build, or read every snippet's outcome, must stay in a single
+worker: after `python3 dev.py site` they only read that build, but on a fresh clone they run
+the snippets (minutes), and a second worker would run them again and race the first on
 `.cache/shared`. Those modules form one unit, "site"; xdist sends the largest units first, so
 it starts at once on one worker while the other takes the library tests.
 
@@ -18,7 +19,7 @@ from __future__ import annotations
 import pytest
 
 SITE_MODULES = ("test_site_build.py", "test_site_browser.py", "test_site_snippets.py")
-"""Test modules that share the real site build or `.cache/shared`: one worker runs them all."""
+"""Test modules that share the real site build, the snippet outcomes or `.cache/shared`: one worker runs them all."""
 
 
 def unit_of(nodeid: str) -> str:

@@ -152,3 +152,101 @@ def test_a_failing_snippet_fails_the_build_with_file_and_line(tmp_path, strict):
     assert re.search(r"rwsite: \[[12]/2\] +[\d.]+ s  snippets/good\.py  \(done\)", log), log
     assert re.search(r"rwsite: \[[12]/2\] +[\d.]+ s  snippets/bad\.py  \(failed: snippets/bad\.py:2: "
                      r"ZeroDivisionError", log), log
+
+
+def fixture_site(root: Path, pages: dict[str, str], snippets: dict[str, bytes | str], *,
+                 strict: str = "true", docs_dir: str = "docs") -> Path:
+    for relative, content in snippets.items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    for name, text in pages.items():
+        (root / docs_dir / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / docs_dir / name).write_text(textwrap.dedent(text))
+    config = MKDOCS_YML.format(strict=strict, hooks=REPO / "rwsite" / "hooks.py")
+    (root / "mkdocs.yml").write_text(config + (f"docs_dir: {docs_dir}\n" if docs_dir != "docs" else ""))
+    return root / "mkdocs.yml"
+
+
+def mkdocs_build(root: Path) -> subprocess.CompletedProcess:
+    env = dict(os.environ, RWSITE_CACHE_DIR=str(root / "cache"), NO_MKDOCS_2_WARNING="1")
+    return subprocess.run([str(VENV_BIN / "mkdocs"), "build"], cwd=root, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_a_latin1_snippet_is_shown_as_python_reads_it(tmp_path):
+    source = '# -*- coding: latin-1 -*-\nname = "café"\nprint(name.upper())\n'.encode("latin-1")
+    fixture_site(tmp_path, {"index.md": '# Page\n\n```snippet path="snippets/latin.py"\n```\n'},
+                 {"snippets/latin.py": source})
+    proc = mkdocs_build(tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    html = (tmp_path / "site" / "index.html").read_text(encoding="utf-8")
+    assert "snippet path=" not in html, "the fence was left on the page as text"
+    assert "caf\u00e9" in html and "CAF\u00c9" in html
+
+
+def test_errors_name_pages_in_the_configured_docs_dir(tmp_path):
+    fixture_site(tmp_path, {"index.md": '# Page\n\n```snippet path="snippets/bad.py"\n```\n'},
+                 {"snippets/bad.py": "raise ValueError('no')\n"}, docs_dir="pages")
+    proc = mkdocs_build(tmp_path)
+    assert proc.returncode != 0
+    assert "snippets/bad.py:1: ValueError: no  [in pages/index.md]" in proc.stdout + proc.stderr
+
+
+def in_process_build(config_file: Path, cache: Path, monkeypatch):
+    """Build with mkdocs in this process, so a test can patch rwsite (the hooks import it)."""
+    from mkdocs.commands.build import build
+    from mkdocs.config import load_config
+
+    monkeypatch.setenv("RWSITE_CACHE_DIR", str(cache))
+    monkeypatch.chdir(config_file.parent)
+    build(load_config(config_file=str(config_file)))
+
+
+def test_a_fence_that_is_not_rendered_fails_the_build(tmp_path, monkeypatch, caplog):
+    from mkdocs.exceptions import Abort
+
+    from rwsite import fence
+
+    config = fixture_site(tmp_path, {"index.md": '# Page\n\n```snippet path="snippets/ok.py"\n```\n'},
+                          {"snippets/ok.py": "print('ok')\n"})
+
+    def refuse(*args):
+        raise RuntimeError("a validator that breaks: superfences then leaves the fence as text")
+
+    monkeypatch.setattr(fence, "validate", refuse)
+    with pytest.raises(Abort):
+        in_process_build(config, tmp_path / "cache", monkeypatch)
+    assert "snippets/ok.py: its fence was not rendered (left as plain text)  [in docs/index.md]" in caplog.text
+
+
+@pytest.mark.parametrize("strict", ["true", "false"])
+def test_the_build_budget_is_held_by_a_strict_build(tmp_path, monkeypatch, caplog, strict):
+    from mkdocs.exceptions import Abort
+
+    from rwsite import report
+
+    monkeypatch.setattr(report, "SNIPPET_BUDGET_S", 0.5)
+    config = fixture_site(tmp_path, {"slow.md": '# Slow\n\n```snippet path="snippets/slow.py"\n```\n'},
+                          {"snippets/slow.py": "import time\nwhile time.process_time() < 1.5:\n    pass\n"},
+                          strict=strict)
+    if strict == "true":
+        with pytest.raises(Abort):
+            in_process_build(config, tmp_path / "cache", monkeypatch)
+    else:
+        in_process_build(config, tmp_path / "cache", monkeypatch)
+    assert re.search(r"snippets/slow\.py: ran [12] CPU-s, over the 0 CPU-s budget of a snippet; make the "
+                     r"experiment a benchmark  \[in docs/slow\.md\]", caplog.text), caplog.text
+
+
+def test_a_strict_build_is_recorded_and_goes_stale_when_its_inputs_change(tmp_path):
+    from rwsite.repo import fresh_build
+
+    fixture_site(tmp_path, {"index.md": '# Page\n\n```snippet path="snippets/ok.py"\n```\n'},
+                 {"snippets/ok.py": "print('ok')\n"})
+    assert mkdocs_build(tmp_path).returncode == 0
+    record = fresh_build(tmp_path, tmp_path / "cache")
+    assert record and Path(record["site_dir"]) == tmp_path / "site"
+    assert re.search(r"rwsite: snippets: 1 used, 0 from cache, 1 run", record["log"])
+    (tmp_path / "docs" / "index.md").write_text("# Page, edited\n")
+    assert fresh_build(tmp_path, tmp_path / "cache") is None

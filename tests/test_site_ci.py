@@ -71,7 +71,7 @@ def test_dev_test_runs_one_worker_per_core_unless_told(monkeypatch):
 def test_site_modules_are_the_ones_sharing_the_build():
     from _xdist_support import SITE_MODULES, unit_of
 
-    uses = lambda text: "built_site(" in text or "run_standalone(" in text
+    uses = lambda text: "built_site(" in text or "snippet_outcomes(" in text
     sharing = {p.name for p in (REPO / "tests").glob("test_*.py")
                if p.name != Path(__file__).name and uses(p.read_text())}
     assert sharing == set(SITE_MODULES)

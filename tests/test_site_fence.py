@@ -93,3 +93,26 @@ def test_math_becomes_mathml():
     assert "arithmatex" not in out and out.count("<math") == 2
     assert '<div class="rw-math"><math xmlns="http://www.w3.org/1998/Math/MathML" display="block">' in out
     assert "<mo>&#x0003C;</mo>" in out and "<msqrt>" in out  # escaped, not a tag
+
+
+def test_any_exception_while_rendering_fails_the_build_naming_page_and_snippet(tmp_path):
+    """pymdownx.superfences swallows a formatter's exception and leaves the fence as plain text;
+    the renderer must turn every exception into a failure the build reports."""
+    from rwsite import fence
+    from rwsite.executor import Outcome
+
+    class Unrenderable:
+        root = tmp_path
+
+        def get(self, run):
+            return Outcome(run, key="k", stdout=5)  # not text: render_output cannot strip it
+
+    build = fence.Build(Unrenderable(), page="robot/index.md", docs_prefix="pages/")
+    saved, fence.current = fence.current, build
+    try:
+        html = fence.render("", "snippet", "", {"path": "snippets/a.py", "show": "output"}, md=None)
+    finally:
+        fence.current = saved
+    assert "Snippet failed" in html
+    assert build.errors == ["snippets/a.py: rendering the fence failed: AttributeError: "
+                            "'int' object has no attribute 'strip'  [in pages/robot/index.md]"]

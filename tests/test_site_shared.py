@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
+import time
 
 import pytest
 
@@ -42,8 +44,23 @@ def test_builds_once_then_reuses(env):
 def test_key_parts_and_library_source_change_the_result(env):
     base = shared("answer", key_parts=["v1"], build=write_answer)
     assert shared("answer", key_parts=["v2"], build=write_answer) != base
-    (env / "lib" / "model.py").write_text("A = 2\n")
-    assert shared("answer", key_parts=["v1"], build=write_answer) != base
+
+
+def test_only_library_modules_reached_from_the_recipe_change_the_result(env, monkeypatch):
+    """Keyed like a snippet: by what the file defining `build` reaches, not the whole library."""
+    (env / "lib" / "cli.py").write_text("COMMAND = 'train'\n")
+    (env / "recipes").mkdir()
+    (env / "recipes" / "recipe.py").write_text(
+        "from lib.model import A\n\n\ndef build(out):\n    (out / 'a.txt').write_text(str(A))\n")
+    monkeypatch.syspath_prepend(str(env / "recipes"))
+    monkeypatch.syspath_prepend(str(env))
+    import recipe
+
+    first = shared("trained", build=recipe.build)
+    (env / "lib" / "cli.py").write_text("COMMAND = 'serve'\n")     # not reached: reused
+    assert shared("trained", build=recipe.build) == first
+    (env / "lib" / "model.py").write_text("A = 2\n")               # reached: built anew
+    assert shared("trained", build=recipe.build) != first
 
 
 def test_a_failed_build_leaves_nothing_behind(env):
@@ -82,3 +99,30 @@ def test_two_processes_at_once_build_once(env):
     assert [p.returncode for p in procs] == [0, 0, 0]
     assert len(set(outputs)) == 1
     assert counter.read_text().splitlines() == ["built"]
+
+
+def test_under_deferral_a_busy_lock_gives_way_instead_of_waiting(env):
+    """The executor sets RWSITE_SHARED_DEFER=1 when other work waits: the second caller ends
+    at once (SharedBusy), and is run again once the result is there (rwsite.schedule)."""
+    script = textwrap.dedent("""
+        import sys, time
+        from rwsite import shared as module
+
+        def build(out):
+            time.sleep(3)
+            (out / "weights.bin").write_bytes(b"w")
+
+        start = time.perf_counter()
+        try:
+            module.shared("student", build=build)
+            print("got it", module.EVENTS[0]["built"], round(time.perf_counter() - start, 1))
+        except module.SharedBusy as busy:
+            print("busy", busy.args[0], round(time.perf_counter() - start, 1))
+    """)
+    builder = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    time.sleep(1.0)
+    waiter = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
+                            env={**os.environ, "RWSITE_SHARED_DEFER": "1"})
+    word, name, seconds = waiter.stdout.split()
+    assert (word, name) == ("busy", "student") and float(seconds) < 1.5, waiter.stdout + waiter.stderr
+    assert builder.communicate(timeout=60)[0].split()[:2] == ["got", "it"]
