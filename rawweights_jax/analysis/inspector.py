@@ -5,7 +5,7 @@ into the numbers that matter, side by side.
     rawweights inspect path/to/config.json --dtype fp8 --json
 
 A CONFIG is a path to a config.json (or to the directory holding it), the name of a model
-shipped in rawweights_jax/zoo, or a preset name. With --json, one JSON object per config.
+shipped in rawweights_jax/analysis/configs, or a preset name. With --json, one JSON object per config.
 """
 
 from __future__ import annotations

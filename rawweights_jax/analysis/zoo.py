@@ -1,4 +1,4 @@
-"""The open-weight zoo: published configs shipped in rawweights_jax/zoo/, with their sources and
+"""The open-weight zoo: published configs shipped in rawweights_jax/analysis/configs/, with their sources and
 their publishers' parameter counts (the analysis tests check ours against them)."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any
 from rawweights_jax.config import ModelConfig
 from rawweights_jax.families.hf_config import config_from_hf
 
-ZOO = Path(__file__).resolve().parents[1] / "zoo"
+ZOO = Path(__file__).parent / "configs"
 @dataclass(frozen=True)
 class ZooModel:
     """A published model: its config.json values, its publisher's parameter count, sources."""

@@ -1,6 +1,6 @@
 """Qwen3 30B-A3B's config.json, field by field: what each becomes in our ModelConfig.
 
-The file is the one shipped in rawweights_jax/zoo (its source is recorded there);
+The file is the one shipped in rawweights_jax/analysis/configs (its source is recorded there);
 `config_from_hf` reads it (rawweights_jax/families/hf_config.py).
 
 Run on its own: python snippets/arch/config_fields.py

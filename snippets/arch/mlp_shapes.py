@@ -2,7 +2,7 @@
 
 Left: GELU (GPT-2's, tanh form) and SiLU (the gate of SwiGLU), from the library's
 `ACTIVATIONS`. Right: a gated unit's output SiLU(a) * b against its gate input a, for a few values of b.
-The table reads d_ff / d_model from the published configs in `rawweights_jax/zoo/`.
+The table reads d_ff / d_model from the published configs in `rawweights_jax/analysis/configs/`.
 
 Run on its own: python snippets/arch/mlp_shapes.py   (a few seconds)
 """
