@@ -153,7 +153,8 @@ class Executor:
         if not by_path:
             return
         longest = {path: max(group, key=lambda r: r.timeout) for path, group in by_path.items()}
-        hints = {path: [str(f) for f in self.context.reach.importers(self.root / path, "rwsite.shared")]
+        hints = {path: schedule.guess_shared((self.root / path).resolve(),
+                                             self.context.reach.importers(self.root / path, "rwsite.shared"))
                  for path in longest}
         order = schedule.plan(list(longest), self.timings.load(), hints)
         workers = min(self.jobs, len(order))

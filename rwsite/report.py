@@ -1,7 +1,7 @@
 """The end of a build: what ran and what came from the cache, and the build budget.
 
 The summary counts the snippets used, cache hits and fresh runs, the work they did and the
-wall time it took, and names the slowest. The budget (see "The build budget" in the
+wall time it took, and names the slowest (this build's runs before cached ones). The budget (see "The build budget" in the
 contributor guide) holds what a cold build may cost, measured on the fresh runs of this build
 in CPU seconds (user and system time of a run and every process it started). CPU time, not
 wall time: two snippets that run side by side on 2 cores each take twice as long on the clock
@@ -40,7 +40,7 @@ def summary(executor, slowest: int = 5) -> list[str]:
         f"({sum(o.wall_s for o in fresh):.1f} s of runs, {sum(o.cpu_s for o in fresh):.1f} CPU-s, "
         f"{executor.ran_wall_s:.1f} s wall on {executor.jobs} workers), {failed} failed"
     ]
-    for o in sorted(outcomes, key=lambda o: -o.wall_s)[:slowest]:
+    for o in sorted(outcomes, key=lambda o: (o.cached, -o.wall_s))[:slowest]:  # this build's runs first
         built = [e["name"] for e in o.shared if e.get("built")]
         note = f", built {', '.join(built)}" if built and not o.cached else ""
         lines.append(f"  {o.wall_s:7.2f} s  {o.cpu_s:7.1f} CPU-s  {o.run.path}  "

@@ -9,7 +9,8 @@ A cold build is a packing problem on a few cores. Three habits keep it short:
   wait for (the robot student) starts before everything else; the rest start longest first, so
   the short ones fill the gaps at the end instead of one long run starting last. A snippet never
   seen before counts as long: it may be, and it may build something. On a first build, with
-  no times recorded, one snippet per helper module that calls `shared()` starts first.
+  no times recorded, the names in the `shared("name", ...)` calls a snippet can reach (read from
+  the source) stand in for the record: one snippet per result starts first.
 - **No worker idle on a lock.** Two snippets asking for the same unbuilt shared result would
   leave one worker blocked for the whole build. With other work waiting, the executor lets a
   run *defer* (`RWSITE_SHARED_DEFER=1`): `rwsite.shared` then gives up at once when another
@@ -20,6 +21,7 @@ A cold build is a packing problem on a few cores. Three habits keep it short:
 
 from __future__ import annotations
 
+import ast
 import fcntl
 import json
 import os
@@ -69,12 +71,69 @@ def by_name(events: list[dict]) -> dict[str, dict]:
     return out
 
 
+def guess_shared(snippet: Path, askers: list[Path]) -> list[str]:
+    """The shared results a snippet never run will likely ask for, read from the source: the
+    literal names of the `shared("name", ...)` calls in it, and in the functions it imports
+    from the helpers in `askers` (following calls between a helper's functions). A name that
+    is not a literal counts as "<helper>:?"."""
+    asks: dict[str, set[str]] = {}  # helper module name . function -> results
+    for helper in askers:
+        if helper == snippet:
+            continue
+        for function, names in _asks_per_function(helper).items():
+            asks[f"{helper.stem}.{function}"] = names
+    try:
+        tree = ast.parse(snippet.read_bytes())
+    except (SyntaxError, ValueError, OSError):
+        return []
+    found = set().union(*_asks_per_function(snippet, tree).values()) if snippet in askers else set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            for alias in node.names:
+                found |= asks.get(f"{node.module}.{alias.name}", set())
+        elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            found |= asks.get(f"{node.value.id}.{node.attr}", set())
+    return sorted(found)
+
+
+def _asks_per_function(path: Path, tree: ast.Module | None = None) -> dict[str, set[str]]:
+    """Function name (and "" for module level) -> the shared results it asks for, directly or
+    through the file's other functions."""
+    try:
+        tree = tree or ast.parse(path.read_bytes())
+    except (SyntaxError, ValueError, OSError):
+        return {}
+    bodies = {n.name: n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    direct: dict[str, set[str]] = {}
+    calls: dict[str, set[str]] = {}
+    for name, node in [("", ast.Module([n for n in tree.body if n not in bodies.values()], [])), *bodies.items()]:
+        direct[name], calls[name] = set(), set()
+        for call in (c for c in ast.walk(node) if isinstance(c, ast.Call)):
+            callee = call.func.attr if isinstance(call.func, ast.Attribute) else getattr(call.func, "id", "")
+            if callee == "shared":
+                first = call.args[0] if call.args else next((k.value for k in call.keywords if k.arg == "name"), None)
+                literal = isinstance(first, ast.Constant) and isinstance(first.value, str)
+                direct[name].add(first.value if literal else f"{path.stem}:?")
+            elif callee in bodies:
+                calls[name].add(callee)
+    asks = {name: set(names) for name, names in direct.items()}
+    changed = True
+    while changed:  # a function asks for what the functions it calls ask for
+        changed = False
+        for name, called in calls.items():
+            more = set().union(*(asks[c] for c in called)) - asks[name] if called else set()
+            if more:
+                asks[name] |= more
+                changed = True
+    return asks
+
+
 def plan(paths: list[str], known: dict[str, dict], hints: dict[str, list[str]] | None = None) -> list[str]:
     """`paths` in the order to start them (see the module docstring).
 
-    `known` holds the recorded runs; `hints` names, for a snippet never run, what it may share
-    (the helper files it reaches that call `shared()`): on a first build, one snippet per helper
-    starts first, as the likely builder, and the others keep their place.
+    `known` holds the recorded runs; `hints` names, for a snippet never run, the shared results
+    it will likely ask for (`guess_shared`): on a first build, one snippet per result starts
+    first, as the likely builder, and the others keep their place.
     """
     def own(path: str) -> float:
         record = known.get(path)

@@ -113,6 +113,18 @@ def test_several_calls_for_one_result_are_counted_together():
     assert by_name(events) == {"student": {"built": True, "seconds": 200.0, "cpu_s": 390.01}}
 
 
-def test_on_a_first_build_one_snippet_per_shared_helper_starts_first():
-    hints = {"a/reads1.py": ["a/_student.py"], "a/reads2.py": ["a/_student.py"], "b/alone.py": []}
-    assert plan(["b/alone.py", "a/reads1.py", "a/reads2.py"], {}, hints) == ["a/reads1.py", "b/alone.py", "a/reads2.py"]
+def test_on_a_first_build_one_snippet_per_shared_result_starts_first(tmp_path):
+    """With nothing recorded, the names in the `shared("...")` calls a snippet reaches stand in."""
+    from rwsite.schedule import guess_shared
+
+    helper = tmp_path / "_runs.py"
+    helper.write_text("from rwsite.shared import shared\n\n"
+                      "def _folder():\n    return shared('students', build=print)\n\n"
+                      "def student_runs():\n    return _folder()\n\n"
+                      "def norm_runs():\n    return shared(name='norms', build=print)\n\nLRS = (1, 2)\n")
+    for name, body in {"a": "from _runs import student_runs", "b": "from _runs import LRS, norm_runs",
+                       "c": "import _runs\n_runs.student_runs()", "d": "print('alone')"}.items():
+        (tmp_path / f"{name}.py").write_text(body + "\n")
+    hints = {f"{n}.py": guess_shared(tmp_path / f"{n}.py", [helper]) for n in "abcd"}
+    assert hints == {"a.py": ["students"], "b.py": ["norms"], "c.py": ["students"], "d.py": []}
+    assert plan(["d.py", "c.py", "b.py", "a.py"], {}, hints) == ["b.py", "a.py", "d.py", "c.py"]
