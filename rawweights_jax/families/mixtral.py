@@ -7,24 +7,17 @@ from __future__ import annotations
 from typing import Any
 
 from rawweights_jax.config import ModelConfig
-from rawweights_jax.families.base import (TINY_BASE, Family, Reader, decoder_fields, decoder_hf,
-                                          layer_types, read_rope)
+from rawweights_jax.families import llama
+from rawweights_jax.families.base import TINY_BASE, Family, Reader, decoder_hf
 from rawweights_jax.families.weights import attention_rules, decoder_table, moe_rules
 
 EXPERT_NAMES = ("w1", "w3", "w2")
 
 
 def read(r: Reader) -> dict[str, Any]:
-    r.expect("attention_bias", (False,), False)
-    f = decoder_fields(r)
-    window = r.get("sliding_window")
-    kinds = r.get("layer_types")
-    if kinds is None and window is not None:
-        kinds = ["sliding_attention"] * f["n_layers"]
-    f.update(layer_types(r, kinds, window))
-    f.update(read_rope(r, f))
-    f.update(n_experts=r.need("num_local_experts", "num_experts"), experts_per_token=r.need("num_experts_per_tok"),
-             router_norm_topk=True)
+    f = llama.read(r)            # Mistral's decoder (Llama's, with its window), then experts
+    f.update(n_experts=r.need("num_local_experts", "num_experts"),
+             experts_per_token=r.need("num_experts_per_tok"), router_norm_topk=True)
     return f
 
 
