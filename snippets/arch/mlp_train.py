@@ -26,7 +26,7 @@ NAMES = {"GELU, F=256": "learned", "SwiGLU, F=171": "swiglu",
 
 # --8<-- [start:counts]
 for label, key in list(NAMES.items())[:2]:
-    cfg = variants[key]
+    cfg = variants[key].model
     counts = param_counts(cfg)
     print(f"{label}: MLP weights {counts['mlp']:,} of {counts['total']:,} "
           f"(model counted: {runs[key]['params']:,}); "
@@ -53,7 +53,7 @@ def layer_step(cfg):
 
 
 x_BTD = jax.random.normal(jax.random.key(0), (64, 64, 64))          # 4,096 positions
-steps = {label: layer_step(variants[key]) for label, key in list(NAMES.items())[:2]}
+steps = {label: layer_step(variants[key].model) for label, key in list(NAMES.items())[:2]}
 times = {label: [] for label in steps}
 for fn, p in steps.values():
     jax.block_until_ready(fn(p, x_BTD))                              # compile

@@ -12,11 +12,12 @@ import numpy as np
 from _moe_run import base_config, moe_runs
 
 runs = moe_runs()
-cfg = base_config()
+run = base_config()
+cfg = run.model
 E, k = cfg.n_experts, cfg.experts_per_token
 
 # --8<-- [start:loads]
-print(f"{cfg.n_layers} MoE layers x {E} experts, top-{k}, {cfg.max_iters} steps. Load: share of")
+print(f"{cfg.n_layers} MoE layers x {E} experts, top-{k}, {run.train.max_iters} steps. Load: share of")
 print(f"the 2048 x {k} choices on a fixed validation batch, at the last step.")
 print(f"{'balancing':9} {'val loss':>8}  {'busiest expert / even, L1, L2':>29}  "
       f"{'experts under 2%':>16}")

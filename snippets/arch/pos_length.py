@@ -17,7 +17,7 @@ from rawweights_jax.model.gpt import init_model
 
 runs = student_runs()
 KINDS = ("learned", "sinusoidal", "sinusoidal, tokens x sqrt(D)", "rope", "none")
-T = small_config().context_len
+T = small_config().model.context_len
 
 # --8<-- [start:table]
 spans = ((0, 8), (8, T), (T, 2 * T), (2 * T, EVAL_LEN))

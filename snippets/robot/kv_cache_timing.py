@@ -21,7 +21,7 @@ from rawweights_jax.kvcache.cache import KVCache
 
 model, tok, run, _ = load_student()
 prompt = tok.encode("ROMEO:\nBut, soft! what light thr")   # 32 characters
-N_NEW = run.model.context_len - len(prompt)                       # 32: fill the context exactly
+N_NEW = run.model.context_len - len(prompt)             # 32: fill the context exactly
 
 
 def timed(fn, repeat=7):
@@ -39,18 +39,18 @@ def timed(fn, repeat=7):
 # --8<-- [start:timing]
 print(f"{len(prompt)}-token prompt, {N_NEW} new tokens per row, greedy")
 for batch in (1, 8):
-    def run(cache):
+    def decode(cache):
         return generate(model, [prompt] * batch, N_NEW, temperature=0.0,
                         use_cache=cache)
-    c_first, cached = timed(lambda: run(True))
-    u_first, uncached = timed(lambda: run(False))
+    c_first, cached = timed(lambda: decode(True))
+    u_first, uncached = timed(lambda: decode(False))
     print(f"batch {batch}:")
     for name, first, total in [("with cache", c_first, cached),
                                ("without cache", u_first, uncached)]:
         print(f"  {name:14} {1000 * total / N_NEW:7.3f} ms per step "
               f"(first call, compiling: {first:.1f} s)")
     print(f"  {uncached / cached:.1f}x faster with the cache; "
-          f"identical text: {run(True) == run(False)}")
+          f"identical text: {decode(True) == decode(False)}")
 with_cache, without = len(prompt) + N_NEW, N_NEW * run.model.context_len
 print(f"positions run through the model per row: {with_cache} with the "
       f"cache, {without} without")
