@@ -74,7 +74,7 @@ print("at initialisation, inputs of root-mean-square 1 (what the pre-norm hands 
 print("fixed random gradient arriving from above:")
 upstream_BTD = jax.random.normal(jax.random.key(1), x_BTD.shape)
 for label in steps:
-    mlp = MLP(variants[NAMES[label]], rngs=nnx.Rngs(0))
+    mlp = MLP(variants[NAMES[label]].model, rngs=nnx.Rngs(0))
     out_BTD = mlp(x_BTD)
     grads = jax.grad(lambda m: jnp.sum(m(x_BTD) * upstream_BTD))(mlp)
     print(f"  {label:14} output RMS {float(jnp.sqrt(jnp.mean(out_BTD ** 2))):.4f}; gradient "
