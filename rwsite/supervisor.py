@@ -11,7 +11,8 @@ is left of that tree when the command exits (or when the executor sends SIGTERM 
 is found by walking `/proc` and killed with SIGKILL, round after round until none is left.
 
 This process does nothing else and never runs snippet code, so it answers SIGTERM at once,
-even while the snippet is stuck inside compiled code. Where `prctl` is missing (not Linux) it
+even while the snippet is stuck inside compiled code. It also asks for SIGTERM when the build
+that started it dies (`PR_SET_PDEATHSIG`): a killed `mkdocs build` leaves no snippet running. Where `prctl` is missing (not Linux) it
 kills the command only, and the executor kills the process group after it; descendants that
 left the group may then survive.
 The exit status is the command's (128 + N when killed by signal N).
@@ -23,16 +24,27 @@ import signal
 import subprocess
 import sys
 
+PR_SET_PDEATHSIG = 1
 PR_SET_CHILD_SUBREAPER = 36
+
+
+def prctl(option: int, value: int) -> bool:
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl(option, value, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
 
 
 def become_subreaper() -> bool:
     """Ask the kernel to re-parent orphaned descendants to this process (Linux only)."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        return libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
-    except (OSError, AttributeError):
-        return False
+    return prctl(PR_SET_CHILD_SUBREAPER, 1)
+
+
+def follow_parent(parent: int) -> bool:
+    """Get SIGTERM when the build that started us dies (killed, crashed), so that its snippets
+    do not run on without it; False when it died before we asked."""
+    prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    return os.getppid() == parent
 
 
 def descendants(root: int) -> set[int]:
@@ -92,6 +104,7 @@ def main(argv: list[str]) -> int:
     if not argv:
         print(__doc__.strip(), file=sys.stderr)
         return 2
+    parent = os.getppid()
     become_subreaper()
     child = subprocess.Popen(argv)  # inherits our stdin, stdout and stderr
 
@@ -101,6 +114,8 @@ def main(argv: list[str]) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    if not follow_parent(parent):
+        stop(signal.SIGTERM, None)
     code = child.wait()
     kill_tree()
     return 128 - code if code < 0 else code

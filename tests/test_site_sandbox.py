@@ -163,3 +163,24 @@ def test_files_under_git_are_watched_through_git(project):
         open({str(project.root / 'ignored' / 'out.txt')!r}, "w").write("fine: git ignores it")
     """)
     assert project.executor().get(Run("snippets/a/tidy.py")).error is None
+
+
+def test_snippets_stop_when_the_build_that_started_them_dies(project, tmp_path):
+    """A killed `mkdocs build` leaves no snippet running (the supervisor follows its parent)."""
+    pid_file = tmp_path / "snippet.pid"
+    project.write("snippets/a/long.py", f"import os, time\nopen({str(pid_file)!r}, 'w').write(str(os.getpid()))\n"
+                                        "time.sleep(60)\n")
+    build = subprocess.Popen([sys.executable, "-c", f"""
+import sys
+sys.path.insert(0, {str(Path(__file__).parent)!r})
+from _site_support import Project
+from pathlib import Path
+from rwsite.executor import Run
+Project(Path({str(project.root)!r}), Path({str(project.library)!r}), Path({str(project.cache)!r})).executor().get(Run("snippets/a/long.py"))
+"""])
+    end = time.monotonic() + 30
+    while not pid_file.exists() and time.monotonic() < end:
+        time.sleep(0.1)
+    build.kill()
+    build.wait()
+    assert wait_dead(int(pid_file.read_text()), within_s=10), "the snippet outlived the build"
