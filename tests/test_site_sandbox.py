@@ -177,7 +177,7 @@ from _site_support import Project
 from pathlib import Path
 from rwsite.executor import Run
 Project(Path({str(project.root)!r}), Path({str(project.library)!r}), Path({str(project.cache)!r})).executor().get(Run("snippets/a/long.py"))
-"""])
+"""], env={**os.environ, "TMPDIR": str(tmp_path)})  # the killed build cannot clean its scratch folder
     end = time.monotonic() + 30
     while not pid_file.exists() and time.monotonic() < end:
         time.sleep(0.1)
