@@ -21,12 +21,6 @@ steps) and checks it against the committed losses: the file is reproducible, not
 from __future__ import annotations
 
 import argparse
-import datetime
-import json
-import os
-import platform
-import shlex
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -34,7 +28,8 @@ from pathlib import Path
 import numpy as np
 import optax
 
-ROOT = Path(__file__).resolve().parents[1]
+import _results
+
 PRESET = "shakespeare-char-cpu"
 
 # --8<-- [start:climbers]
@@ -81,28 +76,6 @@ def climb(optimizer: optax.GradientTransformation, steps: int) -> dict:
             "tokens_per_step": cfg.tokens_per_iter, "step": step}
 
 
-def device() -> str:
-    import jax
-
-    cpu = ""
-    try:
-        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
-    except (OSError, StopIteration):
-        cpu = platform.processor()
-    first = jax.devices()[0]
-    return f"{first.platform}: {cpu or platform.machine()}, {os.cpu_count()} cores"
-
-
-def commit() -> str:
-    try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "rawweights_jax", "benchmarks/climber_race.py"],
-                               cwd=ROOT, capture_output=True, text=True).stdout.strip()
-        return out.stdout.strip() + (" (with uncommitted changes)" if dirty else "")
-    except OSError:
-        return "unknown"
-
-
 def race(names: list[str], steps: int, rounds: int) -> dict:
     # The climbers are written as text so that the result file (and the page) records exactly
     # the expression that ran; it is evaluated with nothing but optax in scope.
@@ -128,24 +101,13 @@ def main(argv: list[str] | None = None) -> int:
     names = args.climbers.split(",")
     if args.steps <= 0 or args.steps % 10 or any(n not in CLIMBERS for n in names):
         parser.error(f"--steps must be a positive multiple of 10 and --climbers some of {', '.join(CLIMBERS)}")
-    import jax
-
     start = time.perf_counter()
     climbers = race(names, args.steps, args.rounds)
-    today = datetime.date.today().isoformat()
-    result = {
-        "benchmark": "climber-race", "preset": PRESET, "steps": args.steps, "climbers": climbers,
-        "device": device(), "date": today, "commit": commit(), "jax": jax.__version__,
-        "python": platform.python_version(), "wall_seconds": round(time.perf_counter() - start, 1),
-        "command": shlex.join(["python", "benchmarks/climber_race.py", *(argv if argv is not None else sys.argv[1:])]),
-    }
+    result = {"benchmark": "climber-race", "preset": PRESET, "steps": args.steps, "climbers": climbers,
+              **_results.stamp("climber_race.py", argv), "wall_seconds": round(time.perf_counter() - start, 1)}
     if args.note:
         result["machine_note"] = args.note
-    out = Path(args.out) if args.out else ROOT / "benchmarks" / "results" / f"climber-race-{jax.devices()[0].platform}-{today}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(json.dumps(result, indent=1) + "\n")
-    tmp.replace(out)
+    out = _results.write(Path(args.out) if args.out else _results.default_path("climber-race"), result)
     print(f"climber race: {', '.join(names)}, {args.steps} steps, {result['wall_seconds']} s -> {out}")
     return 0
 

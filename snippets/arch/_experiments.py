@@ -1,8 +1,7 @@
 """The small students trained for the Architecture pages: positions, norms, MLPs.
 
 Each experiment trains copies of one small model (4 layers of width 64: the
-`shakespeare-char-cpu` preset shrunk), identical but for the part a page is about, and
-keeps what the pages plot, as JSON:
+`shakespeare-char-cpu` preset shrunk), identical but for the part a page is about:
 
     student_runs()  positions (learned, sinusoidal, rope, none) and MLPs (GELU, SwiGLU at
                     equal parameter count), trained at context 64 for 400 steps; every run is
@@ -10,22 +9,24 @@ keeps what the pages plot, as JSON:
     norm_runs()     pre-LN, post-LN, pre-RMSNorm, pre-RMSNorm + QK-norm, each at a calm and an
                     aggressive learning rate, with gradient norms per layer every 10 steps
 
-The results come from `rwsite.shared.shared`: computed once per content hash (the recipe,
-the library source, the data checksum) and reused by every snippet and build after that. A
-snippet that calls one may be the one that trains (about a minute on a 2-core CPU), so its
-fence needs `timeout="900"`.
+This file is the recipe; the training is a benchmark, since each experiment needs about three
+minutes of a 2-core CPU, more than the build budget gives a page: `python
+benchmarks/arch_experiments.py students` (or `norms`) trains it and writes a result file
+(device, date, command, commit, and the recipe it ran), committed and named below. The
+readers refuse a file made from another recipe, so editing the recipe without re-running the
+benchmark fails the build with the command to run.
 
 A helper module (its name starts with `_`), not a snippet.
 """
 
 from __future__ import annotations
 
-import inspect
 import json
 from pathlib import Path
 
-from rwsite.shared import shared
-
+ROOT = Path(__file__).resolve().parents[2]
+STUDENTS_RESULT = "benchmarks/results/arch-students-cpu-2026-12-03.json"
+NORMS_RESULT = "benchmarks/results/arch-norms-cpu-2026-12-03.json"
 
 # --8<-- [start:small]
 def small_config():
@@ -72,6 +73,28 @@ PROBE_EVERY = 10                        # per-layer gradient norms every 10 step
 # --8<-- [end:norms]
 
 
+def norm_variants() -> dict:
+    """`<norm> @ <lr>` -> (norm name, peak learning rate, run config)."""
+    return {f"{name} @ {lr:g}": (name, lr, small_config().replace(
+                lr=lr, min_lr=lr / 10, max_iters=NORM_STEPS, warmup_iters=NORM_WARMUP, **change))
+            for lr in NORM_LRS for name, change in NORMS.items()}
+
+
+def students_recipe() -> dict:
+    """Everything the students' result depends on besides the library (recorded in the file)."""
+    from rawweights_jax.data.shakespeare import SHAKESPEARE_SHA256
+
+    return {"variants": {name: cfg.to_json() for name, cfg in student_variants().items()},
+            "eval_len": EVAL_LEN, "eval_windows": EVAL_WINDOWS, "data_sha256": SHAKESPEARE_SHA256}
+
+
+def norms_recipe() -> dict:
+    from rawweights_jax.data.shakespeare import SHAKESPEARE_SHA256
+
+    return {"variants": {name: cfg.to_json() for name, (_, _, cfg) in norm_variants().items()},
+            "probe_every": PROBE_EVERY, "data_sha256": SHAKESPEARE_SHA256}
+
+
 def unigram_loss() -> float:
     """Validation loss of guessing by character frequency alone (the training split's counts)."""
     from rawweights_jax.data.baselines import ngram_nats
@@ -79,49 +102,6 @@ def unigram_loss() -> float:
 
     data = load_shakespeare()
     return ngram_nats(data.train_Z, data.val_Z, data.tokenizer.vocab_size)
-
-
-def _key_parts(*extra):
-    """What a result depends on besides its build function (whose source `shared` hashes)."""
-    from rawweights_jax.data.shakespeare import SHAKESPEARE_SHA256
-
-    return [small_config().to_json(), SHAKESPEARE_SHA256, *map(str, extra)]
-
-
-def _load(folder: Path) -> dict:
-    return json.loads((folder / "runs.json").read_text())
-
-
-# ----------------------------------------------------------------------------- students
-def _build_students(out: Path) -> None:
-    import jax
-    import jax.numpy as jnp
-    import numpy as np
-    from flax import nnx
-
-    from rawweights_jax.data.batches import spaced_windows
-    from rawweights_jax.data.shakespeare import load_shakespeare
-    from rawweights_jax.model.gpt import count_params
-    from rawweights_jax.train.loop import train
-
-    data = load_shakespeare()
-    x_WT, y_WT = spaced_windows(data.val_Z, EVAL_LEN, EVAL_WINDOWS)
-
-    @nnx.jit
-    def nll_per_position(model, x_BT, y_BT):       # -log p(right character), [B, T]
-        logp_BTV = jax.nn.log_softmax(model(x_BT).astype(jnp.float32), axis=-1)
-        return -jnp.take_along_axis(logp_BTV, y_BT[..., None], axis=-1)[..., 0]
-
-    results = {}
-    for name, cfg in student_variants().items():
-        run = train(cfg, data, progress=None)
-        past_the_table(run.model, EVAL_LEN)
-        nll = np.concatenate([np.asarray(nll_per_position(run.model, x_WT[i:i + 64], y_WT[i:i + 64]))
-                              for i in range(0, EVAL_WINDOWS, 64)])
-        results[name] = {"eval": run.history["eval"][-1], "loss": run.history["loss"],
-                         "params": count_params(run.model),
-                         "nll_by_position": nll.mean(0).tolist()}
-    (out / "runs.json").write_text(json.dumps(results))
 
 
 def past_the_table(model, length: int) -> None:
@@ -141,62 +121,22 @@ def past_the_table(model, length: int) -> None:
     model.cfg = model.cfg.replace(context_len=length)
 
 
+def load_result(path: str, experiment: str, recipe: dict) -> dict:
+    """The committed result file at `path`, checked to be a full run of today's recipe."""
+    result = json.loads((ROOT / path).read_text())
+    if result.get("recipe") != recipe or result.get("stop_after"):
+        raise RuntimeError(
+            f"{path} was not made by today's recipe in snippets/arch/_experiments.py (or is a partial "
+            f"run): run `python benchmarks/arch_experiments.py {experiment}`, commit the file it writes "
+            f"and name it in _experiments.py")
+    return result
+
+
 def student_runs() -> dict:
     """name -> final evaluation, per-step loss, parameter count, mean loss at each position."""
-    variants = {name: cfg.to_json() for name, cfg in student_variants().items()}
-    return _load(shared("arch-students", build=_build_students,
-                        key_parts=_key_parts(json.dumps(variants), EVAL_LEN, EVAL_WINDOWS)))
-
-
-# ----------------------------------------------------------------------------- norms
-def _build_norms(out: Path) -> None:
-    import jax
-    import numpy as np
-
-    from rawweights_jax.data.shakespeare import load_shakespeare
-    from rawweights_jax.data.batches import sample_batch
-    from rawweights_jax.train.trainer import Trainer, init_state
-
-    data = load_shakespeare()
-    results = {}
-    for lr in NORM_LRS:
-        for name, change in NORMS.items():
-            cfg = small_config().replace(lr=lr, min_lr=lr / 10, max_iters=NORM_STEPS,
-                                         warmup_iters=NORM_WARMUP, **change)
-            graphdef, state = init_state(cfg)
-            trainer = Trainer(cfg, graphdef, data)
-            # One fixed training batch: every probe measures the gradient on the same text.
-            x_BT, y_BT = sample_batch(trainer.train_Z, jax.random.key(0), 32, cfg.model.context_len)
-            grad = jax.jit(lambda p: jax.grad(trainer.loss)(p, x_BT, y_BT, None))
-            losses, norms, probes = [], [], []
-            for step in range(0, NORM_STEPS + 1, PROBE_EVERY):
-                probes.append((step, _layer_grad_norms(grad(state.params), cfg.model.n_layers)))
-                if step == NORM_STEPS:
-                    break
-                state, metrics = trainer.run_steps(state, trainer.train_Z, PROBE_EVERY)
-                losses.extend(np.asarray(metrics["loss"]).tolist())
-                norms.extend(np.asarray(metrics["grad_norm"]).tolist())
-            results[f"{name} @ {lr:g}"] = {
-                "name": name, "lr": lr, "loss": losses, "grad_norm": norms,
-                "probe_steps": [s for s, _ in probes], "layer_grad_norms": [g for _, g in probes],
-                "eval": trainer.evaluate(state)}
-    (out / "runs.json").write_text(json.dumps(results))
-
-
-def _layer_grad_norms(grads, n_layers: int) -> list[float]:
-    """Gradient norm of each block's parameters (attention, MLP and norms of layer i)."""
-    import jax
-    import numpy as np
-
-    squares = np.zeros(n_layers)
-    for path, g in jax.tree_util.tree_flatten_with_path(grads)[0]:
-        keys = [getattr(k, "key", None) for k in path]
-        if keys[0] == "blocks":
-            squares[int(keys[1])] += float((np.asarray(g) ** 2).sum())
-    return np.sqrt(squares).tolist()
+    return load_result(STUDENTS_RESULT, "students", students_recipe())["runs"]
 
 
 def norm_runs() -> dict:
-    return _load(shared("arch-norms", build=_build_norms, key_parts=_key_parts(
-        json.dumps(NORMS), NORM_LRS, NORM_STEPS, NORM_WARMUP, PROBE_EVERY,
-        inspect.getsource(_layer_grad_norms))))
+    """`<norm> @ <lr>` -> losses, gradient norms (global per step, per layer every 10 steps), eval."""
+    return load_result(NORMS_RESULT, "norms", norms_recipe())["runs"]

@@ -5,7 +5,7 @@ The small student of `_experiments.py` (4 layers of width 64, 400 steps) with GP
 seeds; same batches for the same seed. Then one MLP layer of each kind, forward and backward
 on 4,096 positions, timed in turns.
 
-Run on its own: python snippets/arch/mlp_train.py   (trains first if needed: about 1.5 min)
+Run on its own: python snippets/arch/mlp_train.py   (the training: python benchmarks/arch_experiments.py students)
 """
 
 import time

@@ -2,9 +2,10 @@
 
 Every 10 steps, the gradient of the loss on one fixed batch of 32 training sequences is
 taken with `jax.grad`, and the norm of each block's share of it (attention, MLP and norm
-weights of that layer) is kept (`_experiments.py`, `_layer_grad_norms`).
+weights of that layer) is kept (`benchmarks/arch_experiments.py`, `layer_grad_norms`; the
+result file it wrote is read here).
 
-Run on its own: python snippets/arch/norm_grads.py   (trains first if needed: about 1.5 min)
+Run on its own: python snippets/arch/norm_grads.py   (a second; the training: python benchmarks/arch_experiments.py norms)
 """
 
 import matplotlib.pyplot as plt

@@ -5,7 +5,7 @@ The small student of `_experiments.py` (4 layers of width 64) with pre-LN (GPT-2
 everything else equal, including the initial weights' seed and the batches. Each trained for
 300 steps with a 10-step warm-up to a peak rate of 3e-3, then to ten times that.
 
-Run on its own: python snippets/arch/norm_train.py   (trains first if needed: about 1.5 min)
+Run on its own: python snippets/arch/norm_train.py   (the training: python benchmarks/arch_experiments.py norms)
 """
 
 import matplotlib.pyplot as plt

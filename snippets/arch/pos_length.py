@@ -5,7 +5,7 @@ learned, sinusoidal, rotary or no position information; everything else equal. E
 scored position by position on 256 validation sequences of 256 characters: the mean loss at
 position t says how well it guesses character t + 1 having read t + 1 characters.
 
-Run on its own: python snippets/arch/pos_length.py   (trains first if needed: about 1.5 min)
+Run on its own: python snippets/arch/pos_length.py   (the training: python benchmarks/arch_experiments.py students)
 """
 
 import jax.numpy as jnp
