@@ -64,21 +64,58 @@ def test_the_whole_site_has_a_budget():
                         "of a cold build (10 minutes of 2 cores)"]
 
 
-def committed_result() -> str:
-    """The result file the climber-race snippet reads (a literal path in it)."""
-    text = (REPO / "snippets" / "robot" / "climber_race.py").read_text()
-    return re.search(r'^RESULT = "([^"]+)"', text, re.M)[1]
+def committed_result(snippet: str, name: str = "RESULT") -> str:
+    """The result file a snippet (or a helper beside it) reads: a literal path in it."""
+    text = (REPO / "snippets" / snippet).read_text()
+    return re.search(rf'^{name} = "([^"]+)"', text, re.M)[1]
+
+
+def run_benchmark(tmp_path, script: str, *args: str) -> dict:
+    out = tmp_path / "point.json"
+    proc = subprocess.run([sys.executable, str(REPO / "benchmarks" / script), *args, "--out", str(out)],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=540)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return json.loads(out.read_text())
 
 
 @pytest.mark.timeout(600)
 def test_the_climber_race_result_file_is_reproducible(tmp_path, shakespeare):
     """The race's cheapest point (SGD, 20 steps) run again gives the committed losses."""
-    committed = json.loads((REPO / committed_result()).read_text())
+    committed = json.loads((REPO / committed_result("robot/climber_race.py")).read_text())
     assert {"device", "date", "command", "commit"} <= set(committed)
-    out = tmp_path / "point.json"
-    proc = subprocess.run([sys.executable, str(REPO / "benchmarks" / "climber_race.py"), "--steps", "20",
-                           "--climbers", "SGD", "--rounds", "1", "--out", str(out)],
-                          cwd=tmp_path, capture_output=True, text=True, timeout=540)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    again = json.loads(out.read_text())["climbers"]["SGD"]["losses"]
-    assert again == pytest.approx(committed["climbers"]["SGD"]["losses"][:20], abs=2e-3)
+    again = run_benchmark(tmp_path, "climber_race.py", "--steps", "20", "--climbers", "SGD", "--rounds", "1")
+    assert again["climbers"]["SGD"]["losses"] == pytest.approx(committed["climbers"]["SGD"]["losses"][:20], abs=2e-3)
+
+
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("experiment, variable, run", [
+    ("students", "STUDENTS_RESULT", "learned"),
+    ("norms", "NORMS_RESULT", "pre-LN (GPT-2) @ 0.003"),
+])
+def test_the_architecture_experiments_are_reproducible(tmp_path, shakespeare, experiment, variable, run):
+    """The cheapest point of each (one run, its first 20 steps, same schedule) gives the committed
+    losses, and the committed file is a full run of today's recipe."""
+    committed = json.loads((REPO / committed_result("arch/_experiments.py", variable)).read_text())
+    assert {"device", "date", "command", "commit", "recipe"} <= set(committed) and "stop_after" not in committed
+    again = run_benchmark(tmp_path, "arch_experiments.py", experiment, "--only", run, "--stop-after", "20")
+    assert again["recipe"] == committed["recipe"]
+    point, full = again["runs"][run], committed["runs"][run]
+    assert point["loss"] == pytest.approx(full["loss"][:20], abs=2e-3)
+    if experiment == "norms":   # the per-layer gradient probes at steps 0, 10 and 20 as well
+        assert point["probe_steps"] == full["probe_steps"][:3]
+        flat = lambda rows: [g for row in rows for g in row]
+        assert flat(point["layer_grad_norms"]) == pytest.approx(flat(full["layer_grad_norms"][:3]), rel=1e-3)
+
+
+def test_a_result_file_from_another_recipe_is_refused_with_the_command_to_run(tmp_path, monkeypatch):
+    sys.path.insert(0, str(REPO / "snippets" / "arch"))
+    try:
+        import _experiments
+    finally:
+        sys.path.remove(str(REPO / "snippets" / "arch"))
+    stale = tmp_path / "benchmarks" / "results" / "old.json"
+    stale.parent.mkdir(parents=True)
+    stale.write_text(json.dumps({"recipe": {"variants": {}}, "runs": {}}))
+    monkeypatch.setattr(_experiments, "ROOT", tmp_path)
+    with pytest.raises(RuntimeError, match=r"python benchmarks/arch_experiments.py norms"):
+        _experiments.load_result("benchmarks/results/old.json", "norms", {"variants": {"a": "{}"}})

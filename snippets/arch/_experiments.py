@@ -132,6 +132,13 @@ def load_result(path: str, experiment: str, recipe: dict) -> dict:
     return result
 
 
+def made_by(path: str) -> str:
+    """One line saying where the committed result file at `path` came from."""
+    r = json.loads((ROOT / path).read_text())
+    command = r["command"].split(" --note")[0]        # the note is about the machine's load
+    return f"trained by `{command}` on {r['device']}, {r['date']}, library commit {r['commit']}"
+
+
 def student_runs() -> dict:
     """name -> final evaluation, per-step loss, parameter count, mean loss at each position."""
     return load_result(STUDENTS_RESULT, "students", students_recipe())["runs"]

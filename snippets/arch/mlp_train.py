@@ -16,7 +16,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from flax import nnx
 
-from _experiments import student_runs, student_variants
+from _experiments import STUDENTS_RESULT, made_by, student_runs, student_variants
 from rawweights_jax.analysis.counts import flops_per_token, param_counts
 from rawweights_jax.nn.mlp import MLP
 
@@ -35,6 +35,7 @@ for label, key in list(NAMES.items())[:2]:
 
 # --8<-- [start:losses]
 print()
+print(made_by(STUDENTS_RESULT))
 print("training loss (mean of the 25 steps up to there), validation loss at the end")
 print(f"{'':20}{'@50':>7}{'@100':>7}{'@200':>7}{'@400':>7}{'val':>7}")
 for label, key in NAMES.items():

@@ -11,11 +11,12 @@ Run on its own: python snippets/arch/norm_train.py   (the training: python bench
 import matplotlib.pyplot as plt
 import numpy as np
 
-from _experiments import NORM_LRS, NORM_STEPS, NORMS, norm_runs, unigram_loss
+from _experiments import NORM_LRS, NORM_STEPS, NORMS, NORMS_RESULT, made_by, norm_runs, unigram_loss
 
 runs = norm_runs()
 
 # --8<-- [start:table]
+print(made_by(NORMS_RESULT))
 print(f"validation loss after {NORM_STEPS} steps (50 batches), by peak learning rate")
 print(f"{'':31}" + "".join(f"{f'lr {lr:g}':>10}" for lr in NORM_LRS))
 for name in NORMS:

@@ -12,7 +12,7 @@ import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import numpy as np
 
-from _experiments import EVAL_LEN, small_config, student_runs, unigram_loss
+from _experiments import EVAL_LEN, STUDENTS_RESULT, made_by, small_config, student_runs, unigram_loss
 from rawweights_jax.model.gpt import init_model
 
 runs = student_runs()
@@ -20,6 +20,7 @@ KINDS = ("learned", "sinusoidal", "sinusoidal, tokens x sqrt(D)", "rope", "none"
 T = small_config().model.context_len
 
 # --8<-- [start:table]
+print(made_by(STUDENTS_RESULT))
 spans = ((0, 8), (8, T), (T, 2 * T), (2 * T, EVAL_LEN))
 print(f"mean loss by position, nats per character (trained at context {T})")
 print(f"{'position':30}{'val@64':>8}" + "".join(f"{f'{a}-{b - 1}':>9}" for a, b in spans))
