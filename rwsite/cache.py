@@ -39,10 +39,10 @@ PACKAGES = ("jax", "jaxlib", "flax", "optax", "numpy", "matplotlib")
 #: does not re-run snippets.
 RWSITE_DIR = Path(__file__).resolve().parent
 EXECUTION_FILES = ("cache.py", "executor.py", "runner.py", "sandbox.py", "supervisor.py",
-                   "mpl_backend.py", "matplotlibrc", "shared.py")
+                   "mpl_backend.py", "matplotlibrc", "shared.py", "claims.py")
 
 #: Bumped when the layout of an entry changes; older entries then read as missing.
-FORMAT = 2
+FORMAT = 3
 
 #: What a run may leave behind: more is an error naming the snippet, not a 50 MB page.
 MAX_OUTPUT_BYTES = 1_000_000      # stdout and stderr together
@@ -110,7 +110,7 @@ class KeyContext:
 
 #: The fields of an entry and their types; anything else read from disk is a miss.
 _FIELDS = {"path": str, "stdout": str, "stderr": str, "figures": list, "wall_s": float, "cpu_s": float,
-           "device": str, "seed": int, "configuration": str}
+           "device": str, "seed": int, "configuration": str, "values": dict, "claims": list}
 
 
 def entry_problem(record: object, key: str) -> str | None:
@@ -127,6 +127,11 @@ def entry_problem(record: object, key: str) -> str | None:
             return f"{name} is {type(value).__name__}, expected {kind.__name__}"
     if not all(isinstance(svg, str) for svg in record["figures"]):
         return "a figure is not text"
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in record["values"].items()):
+        return "a value is not text"
+    if not all(isinstance(c, dict) and isinstance(c.get("text"), str) and c.get("holds") is True
+               for c in record["claims"]):
+        return "a claim is not a {text, holds: true} object"
     if not all(math.isfinite(record[t]) and record[t] >= 0 for t in ("wall_s", "cpu_s")):
         return "wall_s or cpu_s is not a duration"
     if len(record["stdout"].encode()) + len(record["stderr"].encode()) > MAX_OUTPUT_BYTES:

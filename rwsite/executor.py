@@ -62,6 +62,8 @@ class Outcome:
     error: str | None = None  # one line: "snippets/x.py:12: ValueError: message"
     shared: list[dict] = field(default_factory=list)  # shared results asked for: name, built, seconds
     deferred: str | None = None  # a busy shared result this attempt gave way to (never final)
+    values: dict[str, str] = field(default_factory=dict)  # exported for the prose (rwsite.claims)
+    claims: list[dict] = field(default_factory=list)  # checked, each {"text", "holds": True}
 
     def stderr_tail(self, lines: int = 25) -> str:
         return "\n".join(self.stderr.rstrip().splitlines()[-lines:])
@@ -197,7 +199,8 @@ class Executor:
         record = self.store.load(self.key(run))
         if record is None:
             return None
-        fields = {k: record[k] for k in ("stdout", "stderr", "figures", "wall_s", "cpu_s", "device", "seed")}
+        fields = {k: record[k] for k in ("stdout", "stderr", "figures", "wall_s", "cpu_s", "device", "seed",
+                                         "values", "claims")}
         return Outcome(run, key=record["key"], cached=True, **fields)
 
     def _attempt(self, run: Run, may_defer: bool) -> Outcome:
@@ -258,6 +261,7 @@ class Executor:
                 "path": run.path, "stdout": outcome.stdout, "stderr": outcome.stderr,
                 "figures": outcome.figures, "wall_s": outcome.wall_s, "cpu_s": outcome.cpu_s, "device": outcome.device,
                 "seed": outcome.seed, "configuration": self.configuration,
+                "values": outcome.values, "claims": outcome.claims,
                 "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             })
         return outcome
@@ -313,6 +317,12 @@ class Executor:
             message = (e.get("message") or "").strip().splitlines()
             outcome.error = f"{where}: {e['type']}: {message[0] if message else ''}".rstrip(": ")
             return outcome
+        values, claims = result.get("values") or {}, result.get("claims") or []
+        if not (isinstance(values, dict) and all(isinstance(v, str) for v in values.values())
+                and isinstance(claims, list) and all(isinstance(c, dict) for c in claims)):
+            outcome.error = f"{run.path}: its recorded values or claims are not of the expected shape"
+            return outcome
+        outcome.values, outcome.claims = {str(k): v for k, v in values.items()}, claims
         svgs = sorted(figure_dir.glob("figure-*.svg"))
         size = sum(p.stat().st_size for p in svgs)
         if size > MAX_FIGURE_BYTES:

@@ -34,7 +34,7 @@ from pathlib import Path
 
 from mkdocs.exceptions import PluginError
 
-from rwsite import fence, mathml, repo, report
+from rwsite import fence, mathml, prose, repo, report
 from rwsite.cache import digest, files_digest
 from rwsite.executor import Executor
 
@@ -132,8 +132,35 @@ def _progress(done: int, total: int, outcome) -> None:
 
 
 def on_page_markdown(markdown, page, config, files):
-    _build().page = page.file.src_uri
-    return markdown
+    build = _build()
+    build.page = page.file.src_uri
+    where = f"{build.docs_prefix}{page.file.src_uri}"
+    return prose.substitute(markdown, lambda path, name: _value(build, page.file.src_uri, path, name),
+                            lambda message: build.errors.append(f"{where}, {message}"))
+
+
+def _value(build: fence.Build, page: str, path: str | None, name: str) -> tuple[str, str]:
+    """(text, snippet) of the value `name` for a placeholder on `page` (see `rwsite.prose`)."""
+    runs = _state.get("runs", {})
+    if path is None:
+        candidates = list(dict.fromkeys(runs.get(page, [])))
+    else:
+        candidates = [next((r for rs in runs.values() for r in rs if r.path == path), None)]
+        if candidates[0] is None:
+            raise LookupError(f"{path} is not fenced on any page, so it does not run")
+    outcomes = [build.executor.get(run) for run in candidates]
+    found = list(dict.fromkeys(o.run.path for o in outcomes if not o.error and name in o.values))
+    if len(found) > 1:
+        raise LookupError(f"exported by {' and '.join(found)}; write {{{{ <path>:{name} }}}} to choose")
+    if not found:
+        failed = [o.run.path for o in outcomes if o.error]
+        exported = sorted({v for o in outcomes for v in o.values})
+        reason = (f"{', '.join(failed)} failed (its error is listed too)" if failed
+                  else f"no snippet {'on this page ' if path is None else ''}exports it"
+                       + (f" (exported: {', '.join(exported)})" if exported else ""))
+        raise LookupError(reason)
+    outcome = next(o for o in outcomes if o.run.path == found[0])
+    return outcome.values[name], outcome.run.path
 
 
 def on_page_content(html, page, config, files):

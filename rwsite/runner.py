@@ -16,7 +16,8 @@ snippet that works under the executor works on its own and the other way round
   trimmed to start at the snippet, goes to stderr;
 - the device JAX ran on, when the snippet imported JAX;
 - the shared results the snippet asked for (`rwsite.shared.EVENTS`), for the scheduler, and
-  "deferred" when `rwsite.shared` gave up on a busy lock (see `rwsite.schedule`).
+  "deferred" when `rwsite.shared` gave up on a busy lock (see `rwsite.schedule`);
+- the values it exported for the page's prose and the claims it checked (`rwsite.claims`).
 
 Stdout and stderr are not touched here: the executor hands this process files as its file
 descriptors 1 and 2, so output from C extensions and child processes is captured as well.
@@ -148,7 +149,9 @@ def main() -> int:
     tmp = f"{result_path}.tmp"
     with open(tmp, "w", encoding="utf-8") as fh:
         events = getattr(sys.modules.get("rwsite.shared"), "EVENTS", [])
-        json.dump({"error": error, "device": device(), "seed": seed, "deferred": deferred, "shared": events}, fh)
+        claims = sys.modules.get("rwsite.claims")
+        json.dump({"error": error, "device": device(), "seed": seed, "deferred": deferred, "shared": events,
+                   "values": getattr(claims, "VALUES", {}), "claims": getattr(claims, "CLAIMS", [])}, fh)
     os.replace(tmp, result_path)
     return 1 if error else 0
 

@@ -10,6 +10,7 @@ Run on its own: python snippets/arch/kv_gqa.py   (trains first if needed, about 
 import json
 from pathlib import Path
 
+from rwsite.claims import claim, value
 from rwsite.shared import shared
 
 from rawweights_jax.analysis.counts import kv_bytes_per_token_layer, param_counts
@@ -50,3 +51,10 @@ for name, change in RUNS.items():
     print(f"{name:18} {param_counts(cfg)['total']:>7,} {evals[name]['val_loss']:>9.4f} "
           f"{per_token:>18,.0f}")
 # --8<-- [end:table]
+
+shift = {name: abs(evals[name]["val_loss"] - evals["MHA (4 KV heads)"]["val_loss"]) for name in RUNS}
+value("gqa_shift", f"{shift['GQA (2 KV heads)']:.3f}")
+value("mqa_shift", f"{shift['MQA (1 KV head)']:.3f}")
+value("seed_shift", f"{shift['MHA, other seed']:.3f}")
+claim(max(shift["GQA (2 KV heads)"], shift["MQA (1 KV head)"]) < 2 * shift["MHA, other seed"],
+      "sharing KV heads moved the loss by less than twice what changing the seed did", **shift)

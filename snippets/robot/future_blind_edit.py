@@ -11,6 +11,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from _student import load_student
+from rwsite.claims import claim
 
 model, tok, run, _ = load_student()
 
@@ -33,6 +34,8 @@ print(f"positions {at}..{len(line) - 1}: max |Δlogits| from "
 for t in range(at - 3, at + 4):
     print(f"  position {t} {line[t]!r:4} max |Δlogits| = {delta_T[t]:.6g}")
 # --8<-- [end:one-edit]
+claim(np.all(before == 0), "every guess before the edit is bit-for-bit the same", largest=float(before.max()))
+claim(np.all(after > 0), "the guess at the edit and every later one change", smallest=float(after.min()))
 
 fig, ax = plt.subplots(figsize=(6.4, 2.8))
 ax.bar(range(len(line)), delta_T, color=["C0" if t < at else "C1" for t in range(len(line))])

@@ -15,6 +15,7 @@ import jax
 import numpy as np
 
 from _student import load_student
+from rwsite.claims import value
 from rawweights_jax.config import preset
 from rawweights_jax.inference.generate import generate
 from rawweights_jax.kvcache.cache import KVCache
@@ -63,8 +64,8 @@ def cache_bytes(c, slots):      # shapes only: nothing is allocated
                for x in jax.tree.leaves(shapes))
 
 print("cache memory per sequence, float32:")
-print(f"  this student, {run.model.context_len} slots: "
-      f"{cache_bytes(run.model, run.model.context_len) / 2**10:.0f} KiB")
+student_kib = value("student_cache_kib", f"{cache_bytes(run.model, run.model.context_len) / 2**10:.0f}")
+print(f"  this student, {run.model.context_len} slots: {student_kib} KiB")
 print(f"  gpt2-small preset, 1024 slots: "
       f"{cache_bytes(preset('gpt2-small').model, 1024) / 2**20:.1f} MiB")
 # --8<-- [end:memory]
