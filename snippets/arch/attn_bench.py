@@ -13,6 +13,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from rawweights_jax.bench.attention import bench_attention, measure_attention
+from rwsite.claims import claim, value
 
 # --8<-- [start:bench]
 LENGTHS = (256, 512, 1024, 2048, 4096)
@@ -44,6 +45,15 @@ for b in ("naive", "blockwise"):
     print(f"{b}: doubling T from {short} to {long} multiplies time by "
           f"{at[b, long]['ms'] / at[b, short]['ms']:.1f}, memory by "
           f"{at[b, long]['peak_bytes'] / at[b, short]['peak_bytes']:.1f}")
+time_x = {b: at[b, long]["ms"] / at[b, short]["ms"] for b in ("naive", "xla", "blockwise")}
+memory_x = {b: at[b, long]["peak_bytes"] / at[b, short]["peak_bytes"] for b in ("naive", "xla", "blockwise")}
+for b in time_x:
+    value(f"{b}_time_x", f"{time_x[b]:.1f}")
+    value(f"{b}_memory_x", f"{memory_x[b]:.1f}")
+claim(all(3.5 < memory_x[b] < 4.5 for b in ("naive", "xla")),
+      "naive and xla memory grows about four times per doubling", **memory_x)
+claim(memory_x["blockwise"] < 2.2, "blockwise memory grows about two times per doubling", **memory_x)
+claim(all(t > 2.5 for t in time_x.values()), "every backend's time grows faster than linearly", **time_x)
 scores = result["heads"] * long * long * 4
 print(f"one T x T score matrix for {result['heads']} heads at T={long}: "
       f"{scores / 2**20:.0f} MiB in float32")

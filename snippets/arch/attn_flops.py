@@ -14,6 +14,7 @@ import numpy as np
 
 from rawweights_jax.analysis.counts import attention_kind, flops_per_token
 from rawweights_jax.analysis.zoo import zoo_model
+from rwsite.claims import claim, value
 
 # --8<-- [start:crossover]
 MODELS = ("gpt2", "llama-3.1-8b", "mistral-7b-v0.1", "gemma-3-27b", "deepseek-v3")
@@ -48,6 +49,25 @@ for key in MODELS:
 print("matmul, attn@1k: forward GFLOP of one token (attention at position 1,024)")
 print("crossover: the context where attention = matmul (never: the windows cap attention)")
 print("context: the longest the config allows; share: attention's share of the FLOPs there")
+
+# --8<-- [start:mla]
+ds = configs["deepseek-v3"]     # the count above is MLA's expanded form: per key and head,
+expanded = ds.qk_head_dim + ds.v_head_dim        # a 192-wide key and a 128-wide value
+latent = ds.kv_lora_rank + ds.qk_rope_dim        # absorbed: queries meet the 576-wide cached
+absorbed = latent + ds.kv_lora_rank              # latent, and weigh the 512-wide latent itself
+matmul = flops_per_token(ds, 1024)["matmul"]
+per_key = lambda width: 2 * ds.n_heads * width * ds.n_layers
+print(f"\ndeepseek-v3 per key and head: expanded {expanded}, absorbed {absorbed} multiply-adds "
+      f"({absorbed / expanded:.1f}x); crossover expanded {matmul / per_key(expanded):,.0f}, "
+      f"absorbed {matmul / per_key(absorbed):,.0f}")
+# --8<-- [end:mla]
+value("mla_expanded_width", str(expanded))
+value("mla_absorbed_width", str(absorbed))
+value("mla_absorbed_x", f"{absorbed / expanded:.1f}")
+value("ds_crossover_absorbed", f"{matmul / per_key(absorbed):,.0f}")
+value("ds_crossover", f"{crossover(ds):,}")
+claim(abs(matmul / per_key(expanded) - crossover(ds)) <= 1, "the table's crossover is the expanded form's",
+      table=crossover(ds), expanded=matmul / per_key(expanded))
 
 fig, ax = plt.subplots(figsize=(7.2, 3.8))
 contexts = np.unique(np.round(np.logspace(7, 20, 200, base=2)).astype(int))

@@ -13,9 +13,10 @@ import tempfile
 import textwrap
 from pathlib import Path
 
-from rawweights_jax.analysis.counts import param_counts
+from rawweights_jax.analysis.counts import memory_bytes, param_counts
 from rawweights_jax.analysis.zoo import zoo_model
 from rawweights_jax.analysis.inspector import human
+from rwsite.claims import claim, value
 
 # --8<-- [start:inspect]
 with tempfile.TemporaryDirectory() as tmp:
@@ -36,3 +37,14 @@ print("Qwen3 30B-A3B by part:")
 for part in ("embedding", "lm_head", "attention", "mlp", "norms", "total", "active"):
     print(f"  {part:10} {human(counts[part]):>7}  {counts[part] / counts['total']:6.1%}")
 # --8<-- [end:parts]
+
+# --8<-- [start:memory]
+memory = {key: memory_bytes(zoo_model(key).config, 32768) for key in ("qwen3-30b-a3b", "qwen3-8b")}
+for key, m in memory.items():                      # the "total mem" column, taken apart
+    print(f"{key}: " + " + ".join(f"{part} {human(m[part], 'B')}" for part in ("weights", "kv_cache", "activations"))
+          + f" = {human(m['total'], 'B')}")
+# --8<-- [end:memory]
+value("moe_activations", human(memory["qwen3-30b-a3b"]["activations"], "B"))
+value("dense_activations", human(memory["qwen3-8b"]["activations"], "B"))
+claim(all(m["total"] == m["weights"] + m["kv_cache"] + m["activations"] for m in memory.values()),
+      "total memory is weights + cache + activations")

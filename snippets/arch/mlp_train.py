@@ -16,6 +16,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from flax import nnx
 
+from rwsite.claims import claim, value
 from _experiments import STUDENTS_RESULT, made_by, student_runs, student_variants
 from rawweights_jax.analysis.counts import flops_per_token, param_counts
 from rawweights_jax.nn.mlp import MLP
@@ -43,6 +44,19 @@ for label, key in NAMES.items():
     print(f"{label:20}" + "".join(f"{loss[s - 25:s].mean():7.3f}" for s in (50, 100, 200, 400))
           + f"{runs[key]['eval']['val_loss']:7.3f}")
 # --8<-- [end:losses]
+
+val = {label: runs[key]["eval"]["val_loss"] for label, key in NAMES.items()}
+gaps = (val["SwiGLU, F=171"] - val["GELU, F=256"], val["SwiGLU, other seed"] - val["GELU, other seed"])
+seeds = (abs(val["GELU, F=256"] - val["GELU, other seed"]), abs(val["SwiGLU, F=171"] - val["SwiGLU, other seed"]))
+value("swiglu_gap", f"{gaps[0]:.3f}")
+value("swiglu_gap_seed7", f"{gaps[1]:.3f}")
+value("gelu_seed_diff", f"{seeds[0]:.3f}")
+value("swiglu_seed_diff", f"{seeds[1]:.3f}")
+claim(min(gaps) > max(seeds), "SwiGLU ends behind GELU by more than the seeds of either kind differ",
+      gaps=gaps, seeds=seeds)
+behind = [np.mean(runs[s]["loss"][t - 25:t]) > np.mean(runs[g]["loss"][t - 25:t])
+          for s, g in (("swiglu", "learned"), ("swiglu, seed 7", "gelu, seed 7")) for t in (50, 100, 200, 400)]
+claim(all(behind), "SwiGLU is behind at every point of the table, for both seeds")
 
 
 # --8<-- [start:timing]

@@ -12,6 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from _experiments import NORM_LRS, NORMS, norm_runs
+from rwsite.claims import claim, value
 
 runs = norm_runs()
 
@@ -25,6 +26,19 @@ for lr in NORM_LRS:
         row = lambda s: " ".join(f"{g:7.4f}" for g in at[s])
         print(f"  {name:31} step 0: {row(0)}   step 300: {row(300)}")
 # --8<-- [end:layers]
+
+spread = {k: float((lambda g: (g.max(1) / g.min(1)).max())(np.array(r["layer_grad_norms"])))
+          for k, r in runs.items()}        # largest/smallest layer, worst probe of the run
+pre = {k: v for k, v in spread.items() if not k.startswith("post")}
+calm = [k for k in pre if k.endswith(f"@ {NORM_LRS[0]:g}")]
+value("prenorm_spread_calm", f"{max(spread[k] for k in calm):.0f}")
+value("prenorm_spread_max", f"{max(pre.values()):.0f}")
+value("prenorm_spread_max_run", max(pre, key=pre.get).split(" @")[0])
+value("postln_high_spread", f"{spread[f'post-LN (2017) @ {NORM_LRS[1]:g}'] / 1e6:,.0f} million")
+claim(max(pre.values()) < 1e3 < spread[f"post-LN (2017) @ {NORM_LRS[1]:g}"],
+      "no pre-norm layer's gradient collapses, post-LN's at the high rate does", **spread)
+claim(all((np.array(runs[k]["layer_grad_norms"]).argmax(1) == 0).all() for k in calm),
+      "at the calm rate, layer 0's gradient is the largest of a pre-norm student at every probe")
 
 fig, axes = plt.subplots(len(NORM_LRS), len(NORMS), figsize=(10, 4.6), sharex=True,
                          sharey=True)

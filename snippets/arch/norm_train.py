@@ -11,6 +11,7 @@ Run on its own: python snippets/arch/norm_train.py   (the training: python bench
 import matplotlib.pyplot as plt
 import numpy as np
 
+from rwsite.claims import claim
 from _experiments import NORM_LRS, NORM_STEPS, NORMS, NORMS_RESULT, made_by, norm_runs, unigram_loss
 
 runs = norm_runs()
@@ -28,6 +29,19 @@ for name in NORMS:
     print(f"{name:31}" + "".join(f"{max(runs[f'{name} @ {lr:g}']['grad_norm']):10.2f}"
                                  for lr in NORM_LRS))
 # --8<-- [end:table]
+
+calm, high = (f"{lr:g}" for lr in NORM_LRS)
+val = {k: r["eval"]["val_loss"] for k, r in runs.items()}
+claim(val[f"post-LN (2017) @ {high}"] > unigram_loss() - 0.1,
+      "post-LN at the high rate stays at the level of guessing by character frequency",
+      post_ln=val[f"post-LN (2017) @ {high}"], unigram=unigram_loss())
+claim(min(val, key=lambda k: val[k] if k.endswith(high) else 9) == f"pre-RMSNorm + QK-norm (Qwen3) @ {high}",
+      "QK-norm loses least at the high rate")
+claim(abs(val[f"pre-RMSNorm + QK-norm (Qwen3) @ {calm}"] - val[f"pre-RMSNorm (Llama) @ {calm}"]) < 0.02,
+      "at the calm rate QK-norm changes nothing measurable")
+peak = {k: max(r["grad_norm"]) for k, r in runs.items()}
+claim(max(peak, key=peak.get) == f"pre-RMSNorm (Llama) @ {high}",
+      "the largest gradient norm of any run is pre-RMSNorm's at the high rate", **peak)
 
 fig, axes = plt.subplots(1, 2, figsize=(9, 3.6), sharey=True)
 steps = np.arange(1, NORM_STEPS + 1)

@@ -7,6 +7,8 @@ Run on its own: python snippets/arch/zoo_table.py
 from rawweights_jax.analysis.counts import flops_per_token, kv_bytes, param_counts
 from rawweights_jax.analysis.inspector import human
 from rawweights_jax.analysis.zoo import zoo_model, zoo_names
+from rawweights_jax.config import preset
+from rwsite.claims import value
 
 CONTEXT = 32768
 
@@ -46,3 +48,8 @@ for z in models:
         print(f"* {z.key}: the published total is stated to +/- {stated(z.precision)}; "
               f"ours is {human(param_counts(z.config)['total'] - z.published_params, keep_zeros=True)} above it")
 # --8<-- [end:table]
+
+student = param_counts(preset("shakespeare-char-cpu").model)["total"]
+value("student_params", f"{student:,}")
+value("smallest_ratio", f"{param_counts(models[0].config)['total'] / student:,.0f}")
+value("smallest_name", models[0].name)

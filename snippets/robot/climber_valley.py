@@ -12,6 +12,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import optax
 
+from rwsite.claims import claim, value
+
 
 # --8<-- [start:valley]
 def loss(w):      # steep across (y), nearly flat along (x): 100 times
@@ -35,6 +37,15 @@ for name, optimizer in climbers.items():
     paths[name] = np.array(path)
     print(f"{name:26} at ({w[0]:6.3f}, {w[1]:6.3f}), loss {loss(w):.4f}")
 # --8<-- [end:valley]
+
+gd, adam = paths["gradient descent, lr 0.9"], paths["Adam, lr 0.5"]
+value("gd_covered", f"{1 - gd[-1, 0] / start[0]:.0%}")
+low = int(np.argmin(adam[:, 1]))                      # Adam's deepest point across the valley
+value("adam_y_low", f"{adam[low, 1]:.1f}")
+value("adam_y_back", f"{adam[low:, 1].max():.1f}")
+claim(adam[low, 1] < -0.5 and adam[low:, 1].max() > 0.25,
+      "Adam crosses the valley floor and swings back up the other wall",
+      low=float(adam[low, 1]), back=float(adam[low:, 1].max()))
 
 xs, ys = np.meshgrid(np.linspace(-10, 2, 200), np.linspace(-2.5, 2.5, 120))
 fig, ax = plt.subplots(figsize=(6.4, 3.2))

@@ -13,6 +13,7 @@ import jax
 import matplotlib.pyplot as plt
 import numpy as np
 
+from rwsite.claims import value
 from _student import history, load_student
 from rawweights_jax.data.baselines import ngram_nats
 from rawweights_jax.data.shakespeare import load_shakespeare
@@ -37,6 +38,7 @@ total = sum(float(summed_loss(x_WT[i:i + 256], y_WT[i:i + 256]))
             for i in range(0, n_windows, 256))
 val_nats = total / (n_windows * T)
 # --8<-- [end:whole-val]
+value("whole_val", f"{val_nats:.3f}")
 
 
 # Baselines that need no network: guess uniformly, by letter frequency, by the previous letter.
