@@ -16,6 +16,10 @@ The package teaches one pipeline, one file per step:
 - `rwsite.mathml`   LaTeX to MathML at build time, so pages need no math script from anywhere.
 - `rwsite.hooks`    the MkDocs hooks that tie it together (pre-pass, parallel runs, report).
 - `rwsite.shared`   expensive results (a trained model) built once per content hash, under a lock.
+- `rwsite.claims`   numbers a snippet exports into the prose (``{{ name }}``) and claims it asserts.
+- `rwsite.prose`    the page side of claims: placeholders replaced by the values the build computed.
+- `rwsite.tables`   tables a snippet prints, shown on the page as HTML tables.
 
-The library (`rawweights_jax`) never imports this package; snippets may import `rwsite.shared`.
+The library (`rawweights_jax`) never imports this package; snippets may import `rwsite.shared`,
+`rwsite.claims` and `rwsite.tables`.
 """

@@ -39,7 +39,7 @@ PACKAGES = ("jax", "jaxlib", "flax", "optax", "numpy", "matplotlib")
 #: does not re-run snippets.
 RWSITE_DIR = Path(__file__).resolve().parent
 EXECUTION_FILES = ("cache.py", "executor.py", "runner.py", "sandbox.py", "supervisor.py",
-                   "mpl_backend.py", "matplotlibrc", "shared.py", "claims.py")
+                   "mpl_backend.py", "matplotlibrc", "shared.py", "claims.py", "tables.py")
 
 #: Bumped when the layout of an entry changes; older entries then read as missing.
 FORMAT = 3
@@ -110,7 +110,8 @@ class KeyContext:
 
 #: The fields of an entry and their types; anything else read from disk is a miss.
 _FIELDS = {"path": str, "stdout": str, "stderr": str, "figures": list, "wall_s": float, "cpu_s": float,
-           "device": str, "seed": int, "configuration": str, "values": dict, "claims": list}
+           "device": str, "seed": int, "configuration": str, "values": dict, "claims": list,
+           "tables": list}
 
 
 def entry_problem(record: object, key: str) -> str | None:
@@ -132,6 +133,9 @@ def entry_problem(record: object, key: str) -> str | None:
     if not all(isinstance(c, dict) and isinstance(c.get("text"), str) and c.get("holds") is True
                for c in record["claims"]):
         return "a claim is not a {text, holds: true} object"
+    if not all(isinstance(t, dict) and isinstance(t.get("headers"), list) and isinstance(t.get("rows"), list)
+               and isinstance(t.get("align"), str) for t in record["tables"]):
+        return "a table is not a {headers, rows, align} object"
     if not all(math.isfinite(record[t]) and record[t] >= 0 for t in ("wall_s", "cpu_s")):
         return "wall_s or cpu_s is not a duration"
     if len(record["stdout"].encode()) + len(record["stderr"].encode()) > MAX_OUTPUT_BYTES:

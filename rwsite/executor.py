@@ -64,6 +64,7 @@ class Outcome:
     deferred: str | None = None  # a busy shared result this attempt gave way to (never final)
     values: dict[str, str] = field(default_factory=dict)  # exported for the prose (rwsite.claims)
     claims: list[dict] = field(default_factory=list)  # checked, each {"text", "holds": True}
+    tables: list[dict] = field(default_factory=list)  # printed for HTML (rwsite.tables)
 
     def stderr_tail(self, lines: int = 25) -> str:
         return "\n".join(self.stderr.rstrip().splitlines()[-lines:])
@@ -200,7 +201,7 @@ class Executor:
         if record is None:
             return None
         fields = {k: record[k] for k in ("stdout", "stderr", "figures", "wall_s", "cpu_s", "device", "seed",
-                                         "values", "claims")}
+                                         "values", "claims", "tables")}
         return Outcome(run, key=record["key"], cached=True, **fields)
 
     def _attempt(self, run: Run, may_defer: bool) -> Outcome:
@@ -226,6 +227,7 @@ class Executor:
             "RWSITE_LIBRARY_DIR": str(self.library_dir),
             "RWSITE_CACHE_DIR": str(self.cache_dir),
             "RWSITE_SHARED_DEFER": "1" if may_defer else "0",
+            "RWSITE_TABLES": "1",                # rwsite.tables: print a marker, keep the table
             # Every program is cached, however small or quick to compile: CPU programs of a
             # snippet compile in tens of milliseconds each, and there are hundreds of them.
             "JAX_COMPILATION_CACHE_DIR": str(jax_cache),
@@ -261,7 +263,7 @@ class Executor:
                 "path": run.path, "stdout": outcome.stdout, "stderr": outcome.stderr,
                 "figures": outcome.figures, "wall_s": outcome.wall_s, "cpu_s": outcome.cpu_s, "device": outcome.device,
                 "seed": outcome.seed, "configuration": self.configuration,
-                "values": outcome.values, "claims": outcome.claims,
+                "values": outcome.values, "claims": outcome.claims, "tables": outcome.tables,
                 "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             })
         return outcome
@@ -317,12 +319,13 @@ class Executor:
             message = (e.get("message") or "").strip().splitlines()
             outcome.error = f"{where}: {e['type']}: {message[0] if message else ''}".rstrip(": ")
             return outcome
-        values, claims = result.get("values") or {}, result.get("claims") or []
+        values, claims, tables = result.get("values") or {}, result.get("claims") or [], result.get("tables") or []
         if not (isinstance(values, dict) and all(isinstance(v, str) for v in values.values())
-                and isinstance(claims, list) and all(isinstance(c, dict) for c in claims)):
-            outcome.error = f"{run.path}: its recorded values or claims are not of the expected shape"
+                and isinstance(claims, list) and all(isinstance(c, dict) for c in claims)
+                and isinstance(tables, list) and all(isinstance(t, dict) for t in tables)):
+            outcome.error = f"{run.path}: its recorded values, claims or tables are not of the expected shape"
             return outcome
-        outcome.values, outcome.claims = {str(k): v for k, v in values.items()}, claims
+        outcome.values, outcome.claims, outcome.tables = {str(k): v for k, v in values.items()}, claims, tables
         svgs = sorted(figure_dir.glob("figure-*.svg"))
         size = sum(p.stat().st_size for p in svgs)
         if size > MAX_FIGURE_BYTES:

@@ -204,7 +204,7 @@ def render_output(outcome: Outcome, executor: Executor) -> str:
     """Stdout, stderr (folded), figures and the provenance line of one run, as HTML."""
     out = ['<div class="rw-output">']
     if outcome.stdout.strip():
-        out.append(f'<pre class="rw-stdout"><code>{html.escape(outcome.stdout.rstrip())}</code></pre>')
+        out.append(stdout_html(outcome))
     if outcome.stderr.strip():
         lines = outcome.stderr.rstrip().splitlines()
         out.append(f'<details class="rw-stderr"><summary>stderr ({len(lines)} line{"s" * (len(lines) != 1)})</summary>'
@@ -214,6 +214,38 @@ def render_output(outcome: Outcome, executor: Executor) -> str:
     out.append(f'<p class="rw-provenance">{html.escape(provenance(outcome, executor))}</p>')
     out.append("</div>")
     return "\n".join(out)
+
+
+def stdout_html(outcome: Outcome) -> str:
+    """The printed text as `<pre>` blocks, with each table `rwsite.tables` kept as a `<table>`
+    in place of its marker line."""
+    from rwsite.tables import MARKER
+
+    parts, text = [], []
+
+    def flush():
+        if "".join(text).strip():
+            parts.append(f'<pre class="rw-stdout"><code>{html.escape(chr(10).join(text).strip(chr(10)))}</code></pre>')
+        text.clear()
+
+    for line in outcome.stdout.rstrip().split("\n"):
+        if line.startswith(MARKER):
+            flush()
+            parts.append(table_html(outcome.tables[int(line[len(MARKER):])]))
+        else:
+            text.append(line)
+    flush()
+    return "\n".join(parts)
+
+
+def table_html(table: dict) -> str:
+    """One printed table as an HTML table in its own horizontal scroll box."""
+    align = lambda i: ' class="rw-num"' if table["align"][i] == "r" else ""
+    head = "".join(f"<th{align(i)}>{html.escape(h)}</th>" for i, h in enumerate(table["headers"]))
+    body = "".join("<tr>" + "".join(f"<td{align(i)}>{html.escape(c)}</td>" for i, c in enumerate(row)) + "</tr>"
+                   for row in table["rows"])
+    return (f'<div class="rw-table" tabindex="0"><table><thead><tr>{head}</tr></thead>'
+            f"<tbody>{body}</tbody></table></div>")
 
 
 def provenance(outcome: Outcome, executor: Executor) -> str:

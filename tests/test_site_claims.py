@@ -68,7 +68,7 @@ def test_placeholders_outside_code_only():
 def test_cache_entries_keep_values_and_only_claims_that_held():
     good = {"format": FORMAT, "key": "k", "path": "s.py", "stdout": "", "stderr": "", "figures": [], "wall_s": 1,
             "cpu_s": 1, "device": "cpu", "seed": 0, "configuration": "c", "values": {"x": "1"},
-            "claims": [{"text": "t", "holds": True}]}
+            "claims": [{"text": "t", "holds": True}], "tables": []}
     assert entry_problem(good, "k") is None
     assert entry_problem({**good, "values": {"x": 1}}, "k") == "a value is not text"
     assert "claim" in entry_problem({**good, "claims": [{"text": "t", "holds": False}]}, "k")

@@ -15,6 +15,7 @@ import numpy as np
 from rawweights_jax.analysis.counts import attention_kind, flops_per_token
 from rawweights_jax.analysis.zoo import zoo_model
 from rwsite.claims import claim, value
+from rwsite.tables import table
 
 # --8<-- [start:crossover]
 MODELS = ("gpt2", "llama-3.1-8b", "mistral-7b-v0.1", "gemma-3-27b", "deepseek-v3")
@@ -35,17 +36,16 @@ def crossover(cfg, limit=2**24):
     return hi
 # --8<-- [end:crossover]
 
-print(f"{'model':16}{'attention kind':>34}{'matmul':>8}{'attn@1k':>9}{'crossover':>10}"
-      f"{'context':>9}{'share':>7}")
-configs = {}
+configs, rows = {}, []
 for key in MODELS:
     cfg = configs[key] = zoo_model(key).config
     f1k = flops_per_token(cfg, 1024)
     at_max = flops_per_token(cfg, cfg.context_len)
     cross = crossover(cfg)
-    print(f"{key:16}{attention_kind(cfg):>34}{f1k['matmul'] / 1e9:8.1f}"
-          f"{f1k['attention'] / 1e9:9.2f}{f'{cross:,}' if cross else 'never':>10}"
-          f"{cfg.context_len:>9,}{at_max['attention'] / at_max['forward']:>7.0%}")
+    rows.append([key, attention_kind(cfg), f"{f1k['matmul'] / 1e9:.1f}", f"{f1k['attention'] / 1e9:.2f}",
+                 f"{cross:,}" if cross else "never", f"{cfg.context_len:,}",
+                 f"{at_max['attention'] / at_max['forward']:.0%}"])
+table(["model", "attention kind", "matmul", "attn@1k", "crossover", "context", "share"], rows)
 print("matmul, attn@1k: forward GFLOP of one token (attention at position 1,024)")
 print("crossover: the context where attention = matmul (never: the windows cap attention)")
 print("context: the longest the config allows; share: attention's share of the FLOPs there")

@@ -9,6 +9,7 @@ from rawweights_jax.analysis.inspector import human
 from rawweights_jax.analysis.zoo import zoo_model, zoo_names
 from rawweights_jax.config import preset
 from rwsite.claims import value
+from rwsite.tables import table
 
 CONTEXT = 32768
 
@@ -25,20 +26,21 @@ def kind(cfg):                                   # the cache's shape, in a few l
 
 models = sorted((zoo_model(key) for key in zoo_names()),
                 key=lambda z: param_counts(z.config)["total"])
-print(f"{'model':16} {'ours':>6} {'published':>9} {'diff':>8} {'active':>13} "
-      f"{'attention':>12} {'KV/token':>9} {'GFLOP/tok':>9}")
+rows = []
 for z in models:
     cfg, c = z.config, param_counts(z.config)
     reference = z.comparable_params or z.published_params     # Gemma 3: text tower only
     diff = f"{(c['total'] - reference) / reference:+.2%}" + ("*" if z.comparable_params
-                                                              or z.precision else " ")
+                                                              or z.precision else "")
     active = "" if z.published_active_params is None else (
         f"{human(c['active'], keep_zeros=True)}/{stated(z.published_active_params)}")
     kv = kv_bytes(cfg, CONTEXT) / CONTEXT
     gflops = flops_per_token(cfg, CONTEXT)["forward"] / 1e9
-    print(f"{z.key:16} {human(c['total'], keep_zeros=True):>6} {stated(z.published_params):>9} {diff:>8} "
-          f"{active:>13} {kind(cfg):>12} {human(kv, 'B'):>9} {gflops:>9.1f}")
-print(f"\nactive: ours/published. KV and FLOPs: the last token of a {CONTEXT}-token "
+    rows.append([z.key, human(c["total"], keep_zeros=True), stated(z.published_params), diff, active,
+                 kind(cfg), human(kv, "B"), f"{gflops:.1f}"])
+table(["model", "ours", "published", "diff", "active", "attention", "KV/token", "GFLOP/tok"], rows,
+      align="lrrrrlrr")
+print(f"active: ours/published. KV and FLOPs: the last token of a {CONTEXT}-token "
       "context, bf16.")
 for z in models:
     if z.comparable_params:
