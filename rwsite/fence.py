@@ -244,7 +244,7 @@ def table_html(table: dict) -> str:
     head = "".join(f"<th{align(i)}>{html.escape(h)}</th>" for i, h in enumerate(table["headers"]))
     body = "".join("<tr>" + "".join(f"<td{align(i)}>{html.escape(c)}</td>" for i, c in enumerate(row)) + "</tr>"
                    for row in table["rows"])
-    return (f'<div class="rw-table" tabindex="0"><table><thead><tr>{head}</tr></thead>'
+    return (f'<div class="rw-table" tabindex="0"><table class="rw-data"><thead><tr>{head}</tr></thead>'
             f"<tbody>{body}</tbody></table></div>")
 
 
