@@ -5,6 +5,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from flax import nnx
 
 from _lib_support import tiny_model
 from rawweights_jax.config import ModelConfig
@@ -75,7 +76,14 @@ def test_weights_times_values_give_the_layers_output(traced):
         np.testing.assert_allclose(again_BTD, out_BTD, atol=1e-5)
 
 
+def test_trace_compiles_whole():
+    cfg = CONFIGS["modern"]
+    model = init_model(cfg)
+    tokens_BT = jnp.arange(12, dtype=jnp.int32)[None] % cfg.vocab_size
+    np.testing.assert_allclose(nnx.jit(trace)(model, tokens_BT).logits_BTV, model(tokens_BT), atol=1e-5)
+
+
 def test_latent_attention_is_refused_with_a_clear_error():
     model = init_model(tiny_model(kv_lora_rank=8, qk_rope_dim=4, position="rope"))
-    with pytest.raises(TypeError, match="layer 0 uses LatentAttention"):
+    with pytest.raises(TypeError, match="a layer uses LatentAttention"):
         trace(model, jnp.zeros((1, 4), jnp.int32))

@@ -29,9 +29,11 @@ from rawweights_jax.nn.dense import dense
 from rawweights_jax.nn.rope import apply_rope
 
 
+@jax.tree_util.register_dataclass
 @dataclasses.dataclass(frozen=True)
 class Trace:
-    """What one forward pass left behind, layer by layer (L layers, one row per text)."""
+    """What one forward pass left behind, layer by layer (L layers, one row per text); a
+    pytree, so `nnx.jit(trace)` compiles the whole pass."""
 
     embed_BTD: jax.Array         # token embedding + position: what the first block reads
     after_attn_LBTD: jax.Array   # the stream after each layer's attention branch
@@ -65,27 +67,37 @@ def attention_weights(attn: Attention, h_BTD, mask: Mask, rope=None):
 # --8<-- [end:weights]
 
 
+def _recorded_attention(block, mask: Mask, ropes: dict, probs: list):
+    """The block's attention branch as `Block.__call__` builds it, keeping its weights in `probs`."""
+    if not isinstance(block.attn, Attention):
+        raise TypeError(f"a layer uses {type(block.attn).__name__}: trace reads multi-head / "
+                        "grouped-query attention (Attention) layers only")
+    if block.window is not None:
+        mask = dataclasses.replace(mask, window=block.window)
+    rope = ropes[block.local]
+
+    def attn(h_BTD):
+        probs.append(attention_weights(block.attn, h_BTD, mask, rope))
+        return block.attn(h_BTD, mask, rope)
+    return attn
+
+
 def trace(model: GPT, tokens_BT) -> Trace:
     """Run `model` on tokens_BT (no cache, no dropout) and keep the stream and the weights."""
     B, T = tokens_BT.shape
     mask = causal_mask(B, T)
     ropes = {local: model.rope(mask.q_pos_BT, local) for local in {b.local for b in model.blocks}}
-    x_BTD = embed_BTD = model.embed(tokens_BT, mask.q_pos_BT)
-    after_attn, after_mlp, probs = [], [], []
-    for i, block in enumerate(model.blocks):
-        if not isinstance(block.attn, Attention):
-            raise TypeError(f"layer {i} uses {type(block.attn).__name__}: trace reads "
-                            "multi-head / grouped-query attention (Attention) layers only")
-        layer_mask = mask if block.window is None else dataclasses.replace(mask, window=block.window)
-        rope = ropes[block.local]
-
-        def attn(h_BTD, block=block, layer_mask=layer_mask, rope=rope):
-            probs.append(attention_weights(block.attn, h_BTD, layer_mask, rope))
-            return block.attn(h_BTD, layer_mask, rope)
-
+    probs = []
+    # --8<-- [start:layers]
+    x_BTD = model.embed(tokens_BT, mask.q_pos_BT)         # token + position vectors
+    stream = [x_BTD]
+    for block in model.blocks:
+        attn = _recorded_attention(block, mask, ropes, probs)
         x_BTD, _ = block.residual(x_BTD, attn, block.norm_attn, block.post_attn, None, 0.0)
-        after_attn.append(x_BTD)
+        stream.append(x_BTD)                               # pre-norm: x + attn(norm(x))
         x_BTD, _ = block.residual(x_BTD, block.mlp, block.norm_mlp, block.post_mlp, None, 0.0)
-        after_mlp.append(x_BTD)
-    return Trace(embed_BTD, jnp.stack(after_attn), jnp.stack(after_mlp), jnp.stack(probs),
-                 model.unembed(x_BTD))
+        stream.append(x_BTD)                               # pre-norm: x + mlp(norm(x))
+    logits_BTV = model.unembed(x_BTD)                      # final norm, then a score per token
+    # --8<-- [end:layers]
+    return Trace(stream[0], jnp.stack(stream[1::2]), jnp.stack(stream[2::2]), jnp.stack(probs),
+                 logits_BTV)
