@@ -27,7 +27,7 @@ space, newline = tok.encode(" ")[0], tok.encode("\n")[0]
 T = len(ids_T)
 labels = [shown(c) for c in TEXT]
 
-fig, axes = plt.subplots(2, 1, figsize=(4.3, 9.0))
+fig, axes = plt.subplots(2, 1, figsize=(4.0, 9.4), layout="constrained")
 for ax, kind in zip(axes, ["word", "line"]):
     score_LN, _ = scores[kind]
     layer, head = np.unravel_index(score_LN.argmax(), score_LN.shape)
@@ -52,9 +52,9 @@ for ax, kind in zip(axes, ["word", "line"]):
     ax.grid(False)
     for side in ax.spines.values():
         side.set_visible(False)
-    ax.set_title(f"{head_name(layer, head)}: {PATTERNS[kind]}", loc="left", fontsize=10.5)
+    ax.set_title(f"{head_name(layer, head)}:\n{PATTERNS[kind]}", loc="left", fontsize=10.5)
     ax.set_ylabel("query: reading …")
     ax.set_xlabel("key: … looks at")
-fig.colorbar(image, ax=axes, orientation="horizontal", fraction=0.03, pad=0.06,
+fig.colorbar(image, ax=axes[-1], location="bottom", shrink=0.8, aspect=30,
              label="attention weight")
 plt.show()

@@ -60,6 +60,19 @@ claim(prev_LN.max() < 0.5 and favour >= 4,
       "no head gives the previous character most of its weight, though several favour it",
       best=prev_LN.max(), favour=favour)
 value("previous_favour", str(favour))
+
+# How local are the heads? Weight on the character being read and the three before it, for
+# characters at least 16 into their window (earlier ones have few characters to choose from).
+P = np.asarray(t.probs_LBNTS)
+T = P.shape[-1]
+gap_TS = np.arange(T)[:, None] - np.arange(T)[None, :]
+near_LN = (P * ((gap_TS >= 0) & (gap_TS <= 3))).sum(-1)[..., 16:].mean((1, 3))
+near = int(np.sum(near_LN > 0.5))
+print(f"heads putting over half their weight on the last 4 characters (itself included, from "
+      f"position 16 on): "
+      f"{near} of {L * N}")
+claim(near > L * N / 2, "most heads put over half their weight on the last four characters", near=near)
+value("near_heads", str(near))
 value("heads", str(L * N))
 claim(best["word"][0] == best["line"][0] > 0, "the word and line heads share a layer after the first")
 value("specialist_layer", str(best["word"][0]))

@@ -67,11 +67,14 @@ value("upper_lower", f"{upper_lower:.2f}")
 cos_TT = unit(wpe_TD) @ unit(wpe_TD).T
 gaps = np.arange(1, wpe_TD.shape[0])
 by_gap = np.array([np.diagonal(cos_TT, d).mean() for d in gaps])
+far = 32
 print(f"mean cosine of positions d apart: d=1 {by_gap[0]:.2f}, d=8 {by_gap[7]:.2f}, "
-      f"d=32 {by_gap[31]:.2f}")
-claim(by_gap[0] > by_gap[7] > by_gap[31], "position vectors grow less alike with distance")
+      f"d={far} {by_gap[far - 1]:.2f}")
+claim(by_gap[0] > by_gap[7] > by_gap[far - 1], "position vectors grow less alike with distance")
+claim(abs(by_gap[far - 1]) < 0.5 * by_gap[0], f"positions {far} apart are far less alike than neighbours")
 value("pos_cos_1", f"{by_gap[0]:.2f}")
-value("pos_cos_32", f"{by_gap[31]:.2f}")
+value("far_gap", str(far))
+value("pos_cos_far", f"{by_gap[far - 1]:.2f}")
 
 # A map of the token table: its two main directions (principal components). The first one
 # turns out to sort characters by how common they are in the training text.
@@ -102,7 +105,7 @@ top.set_xticks([])
 top.set_yticks([])
 top.grid(False)
 top.set_xlabel("first direction: common ← → rare", labelpad=4)
-top.set_title("The 65 character vectors, flattened to 2-D", loc="left", fontsize=11)
+top.set_title(f"The {len(chars)} character vectors, flattened to 2-D", loc="left", fontsize=11)
 
 bottom.plot(gaps, by_gap, color="C0")
 bottom.axhline(0, color="C3", linestyle="--", linewidth=1)
