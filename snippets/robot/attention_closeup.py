@@ -27,7 +27,8 @@ space, newline = tok.encode(" ")[0], tok.encode("\n")[0]
 T = len(ids_T)
 labels = [shown(c) for c in TEXT]
 
-fig, axes = plt.subplots(2, 1, figsize=(4.0, 9.4), layout="constrained")
+fig, axes = plt.subplots(2, 1, figsize=(4.0, 9.6), layout="constrained")
+fig.get_layout_engine().set(h_pad=0.12)
 for ax, kind in zip(axes, ["word", "line"]):
     score_LN, _ = scores[kind]
     layer, head = np.unravel_index(score_LN.argmax(), score_LN.shape)
@@ -36,8 +37,8 @@ for ax, kind in zip(axes, ["word", "line"]):
     keys_T = pattern_keys(ids_T, kind, space, newline)
     asked = np.flatnonzero(keys_T >= 0)
     hits = int(np.sum(probs_TS[asked].argmax(-1) == keys_T[asked]))
-    print(f"{head_name(layer, head)} ({PATTERNS[kind]}): its largest weight is on that "
-          f"character for {hits} of the {len(asked)} characters the rule applies to")
+    print(f"{head_name(layer, head)}: {PATTERNS[kind]}\n  gets its largest weight "
+          f"for {hits} of the {len(asked)} characters the rule applies to")
     claim(hits > len(asked) / 2, f"on this line the {kind} head weighs {PATTERNS[kind]} most, more often than not",
           hits=hits, asked=len(asked))
     value(f"{kind}_hits", str(hits))

@@ -47,15 +47,15 @@ for kind, (score_LN, even) in scores.items():
     value(f"{kind}_share", f"{flat[0]:.2f}")
     value(f"{kind}_next", f"{flat[1]:.2f}")
     value(f"{kind}_even", f"{even:.2f}")
-    print(f"{PATTERNS[kind]}: {head_name(layer, head)}, {flat[0]:.2f} "
-          f"(next best head {flat[1]:.2f}, even spread {even:.2f})")
+    print(f"best at {kind:8} {head_name(layer, head)}: {flat[0]:.2f} "
+          f"(next {flat[1]:.2f}, even {even:.2f})")
     if kind in ("word", "line"):
         claim(flat[0] > 0.4 and flat[0] > 2.5 * flat[1] and flat[0] > 8 * even,
               f"one head puts about half its weight on {PATTERNS[kind]}, far more than any other "
               "head and than an even spread", best=flat[0], next=flat[1], even=even)
 prev_LN, prev_even = scores["previous"]
 favour = int(np.sum(prev_LN > 3 * prev_even))
-print(f"heads giving the previous character over 3x an even spread: {favour} of {L * N}")
+print(f"heads giving 'previous' over 3x an even spread: {favour} of {L * N}")
 claim(prev_LN.max() < 0.5 and favour >= 4,
       "no head gives the previous character most of its weight, though several favour it",
       best=prev_LN.max(), favour=favour)
@@ -66,13 +66,13 @@ value("previous_favour", str(favour))
 P = np.asarray(t.probs_LBNTS)
 T = P.shape[-1]
 gap_TS = np.arange(T)[:, None] - np.arange(T)[None, :]
-near_LN = (P * ((gap_TS >= 0) & (gap_TS <= 3))).sum(-1)[..., 16:].mean((1, 3))
+start = 16                                        # an even spread puts <= 4/17 on 4 keys
+near_LN = (P * ((gap_TS >= 0) & (gap_TS <= 3))).sum(-1)[..., start:].mean((1, 3))
 near = int(np.sum(near_LN > 0.5))
-print(f"heads putting over half their weight on the last 4 characters (itself included, from "
-      f"position 16 on): "
-      f"{near} of {L * N}")
+print(f"heads with over half their weight on the last 4 characters: {near} of {L * N}")
 claim(near > L * N / 2, "most heads put over half their weight on the last four characters", near=near)
 value("near_heads", str(near))
+value("near_from", str(start))
 value("heads", str(L * N))
 claim(best["word"][0] == best["line"][0] > 0, "the word and line heads share a layer after the first")
 value("specialist_layer", str(best["word"][0]))

@@ -86,7 +86,7 @@ rank = lambda a: np.argsort(np.argsort(a))
 rho = np.corrcoef(rank(xy_V2[:, 0]), rank(count_V))[0, 1]   # Spearman's rank correlation
 if rho > 0:                                                  # common on the left
     xy_V2[:, 0], rho = -xy_V2[:, 0], -rho
-print(f"rank correlation of the first direction with how common a character is: {rho:.2f}")
+print(f"first direction against how common a character is: rank correlation {rho:.2f}")
 claim(rho < -0.9, "the first direction sorts characters by how common they are", rho=rho)
 value("freq_rho", f"{-rho:.2f}")
 kinds = ["vowel", "other lower-case", "capital", "other"]

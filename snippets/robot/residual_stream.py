@@ -41,18 +41,17 @@ for name, size, added, loss in zip(names, size_S, added_S, lens_S):
 # --8<-- [end:stream]
 
 model_loss = float(cross_entropy(model(inputs_BT), targets_BT))
-print(f"the model's own loss on these windows: {model_loss:.3f}  (uniform guess: ln 65 = {np.log(65):.3f})")
+print(f"the model's own loss: {model_loss:.3f}; a uniform guess: ln 65 = {np.log(65):.3f}")
 claim(abs(lens_S[-1] - model_loss) < 1e-4, "read after the last sub-layer, the lens gives the model's loss")
 claim(np.all(np.diff(lens_S) < 0), "every sub-layer lowers the loss of the guess the stream holds",
       lens=lens_S.round(3).tolist())
 claim(lens_S[0] > np.log(65), "read straight after the embedding, the guess is worse than uniform")
 same_BT = model.unembed(stream_SBTD[0]).argmax(-1) == inputs_BT
 echo = float(jnp.mean(same_BT))
-print(f"read straight after the embedding, the top guess is the character just read "
-      f"for {echo:.0%} of positions")
+print(f"embedding alone: top guess = the character just read, at {echo:.0%} of positions")
 claim(echo > 0.5, "the embedding alone mostly guesses the character just read", echo=echo)
 repeat = float(np.mean(windows_BT[:, 1:] == windows_BT[:, :-1]))
-print(f"in these windows, the next character is the one just read {repeat:.0%} of the time")
+print(f"in the text: next character = the one just read, at {repeat:.0%} of positions")
 claim(repeat < 0.1, "the next character is rarely the one just read", repeat=repeat)
 value("repeat", f"{repeat:.0%}")
 biggest = int(np.nanargmax(added_S))
