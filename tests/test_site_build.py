@@ -98,8 +98,11 @@ def test_every_snippet_output_has_provenance_and_math_is_mathml(site):
     assert re.search(r"ran snippets/robot/\S+\.py · jax [\d.]+ · flax [\d.]+ · cpu[^·]* · seed 0 · [\d.]+ s · (cached|fresh)", html)
     assert '<figure class="rw-figure"' in html and "currentColor" in html
     assert "<math" in html and "arithmatex" not in html
-    assert "--8<--" not in html and "--8&lt;--" not in html  # region markers never shown
-    assert "wqkv_DKJH" in html  # library code embedded by named region (pymdownx.snippets)
+    reading = (site.directory / "robot-student" / "how-it-reads" / "index.html").read_text(encoding="utf-8")
+    for page in (html, reading):
+        assert "--8<--" not in page and "--8&lt;--" not in page  # region markers never shown
+    # library code embedded by named region (pymdownx.snippets)
+    assert "mha.py, region qk" in reading and "apply_rope" in reading
 
 
 def test_notebook_page_offers_the_ipynb(site):
