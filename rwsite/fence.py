@@ -210,7 +210,9 @@ def render_output(outcome: Outcome, executor: Executor) -> str:
         out.append(f'<details class="rw-stderr"><summary>stderr ({len(lines)} line{"s" * (len(lines) != 1)})</summary>'
                    f'<pre><code>{html.escape(chr(10).join(lines))}</code></pre></details>')
     for number, svg in enumerate(outcome.figures, start=1):
-        out.append(f'<figure class="rw-figure" aria-label="Figure {number} of {outcome.run.path}">{svg}</figure>')
+        title = re.search(r'data-title="([^"]*)"', svg)
+        caption = f"Figure {number}" + (f": {title[1]}" if title and title[1] else f" of {html.escape(outcome.run.path)}")
+        out.append(f'<figure class="rw-figure">{svg}<figcaption>{caption}</figcaption></figure>')
     out.append(f'<p class="rw-provenance">{html.escape(provenance(outcome, executor))}</p>')
     out.append("</div>")
     return "\n".join(out)

@@ -10,13 +10,25 @@ default cycle (C0, C1, ...), which reads on both palettes. Avoid black ("k"): it
 `plt.show()` saves every open figure and closes it, so a loop that draws and shows several
 figures yields all of them, in order; figures still open when the snippet ends are saved by the
 runner. Files go to ``$RWSITE_FIGURE_DIR/figure-NNN.svg``.
+
+Every screen: a figure whose smallest text would fall under about 9 CSS pixels in a phone's
+column is also drawn narrow, in the same file: at most `NARROW_IN` wide, panels side by side
+stacked into one column, text at least `MIN_PT`, laid out again. The page shows the wide
+drawing on a desktop and the narrow one under 600 pixels (CSS), so text is never shrunk below
+about its size in points. Each `<svg>` carries `role="img"`, an `aria-label` describing the
+chart from its own titles, axis labels and legend (`describe`), and `data-font-pt`, the size
+of its smallest text, from which the browser test computes the size on screen.
 """
 
+import html
 import io
+import math
 import os
 import re
 
 from matplotlib import rc_context
+from matplotlib.gridspec import GridSpec
+from matplotlib.text import Text
 from matplotlib.backend_bases import FigureManagerBase
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 
@@ -27,6 +39,13 @@ FigureCanvas = FigureCanvasAgg
 FigureManager = FigureManagerBase
 
 _saved = 0
+
+#: The narrow drawing's width: about the column of a 390-pixel phone at one CSS pixel per point.
+NARROW_IN = 4.8
+#: The smallest text of the narrow drawing, in points: about 9.5 CSS pixels on the phone.
+MIN_PT = 10.0
+#: The width a figure gets in a 390-pixel phone's column, in CSS pixels (measured in Chromium).
+PHONE_COLUMN_PX = 338
 
 
 def themeable(svg: str, prefix: str = "") -> str:
@@ -55,15 +74,84 @@ def save_open_figures() -> int:
         figure = plt.figure(number)
         if out:
             _saved += 1
-            buffer = io.StringIO()
-            with rc_context({"svg.hashsalt": salt}):  # ids that do not change from run to run
-                figure.savefig(buffer, format="svg")
+            alt, title = describe(figure), title_of(figure)
+            drawings = [_svg(figure, salt, f"{salt}-{_saved}-", "rw-wide", alt, title)]
+            if narrow(figure):
+                drawings.append(_svg(figure, salt, f"{salt}-{_saved}n-", "rw-narrow", alt, title))
             path = os.path.join(out, f"figure-{_saved:03d}.svg")
             with open(path, "w", encoding="utf-8") as fh:
-                fh.write(themeable(buffer.getvalue(), prefix=f"{salt}-{_saved}-"))
+                fh.write("".join(drawings))
             count += 1
         plt.close(figure)
     return count
+
+
+def _svg(figure, salt: str, prefix: str, css_class: str, alt: str, title: str) -> str:
+    buffer = io.StringIO()
+    with rc_context({"svg.hashsalt": salt}):  # ids that do not change from run to run
+        figure.savefig(buffer, format="svg")
+    texts = [t.get_fontsize() for t in figure.findobj(Text) if t.get_visible() and t.get_text().strip()]
+    attributes = (f'class="{css_class}" role="img" aria-label="{html.escape(alt)}" '
+                  f'data-font-pt="{min(texts, default=0):g}" data-title="{html.escape(title)}"')
+    return re.sub(r"<svg\b", lambda _: f"<svg {attributes}", themeable(buffer.getvalue(), prefix=prefix), count=1)
+
+
+def narrow(figure) -> bool:
+    """Re-draw `figure` for a phone's column; False when it reads there as it is."""
+    width, height = figure.get_size_inches()
+    sizes = [t.get_fontsize() for t in figure.findobj(Text) if t.get_visible() and t.get_text().strip()]
+    if width <= NARROW_IN and min(sizes, default=MIN_PT) * PHONE_COLUMN_PX / (72 * width) >= 9.5:
+        return False
+    specs = [ax.get_subplotspec() for ax in figure.axes]
+    grid = specs[0].get_gridspec() if specs and specs[0] is not None else None
+    one_row = grid is not None and grid.get_geometry()[0] == 1 and all(
+        s is not None and s.get_gridspec() is grid and s.num1 == s.num2 for s in specs)
+    if one_row and len(figure.axes) > 1 and width > NARROW_IN:   # side by side: one above the other
+        panels = sorted(figure.axes, key=lambda ax: ax.get_subplotspec().num1)
+        flow = GridSpec(len(panels), 1, figure=figure)
+        for i, ax in enumerate(panels):
+            ax.set_subplotspec(flow[i, 0])
+            ax.tick_params(labelleft=True, labelbottom=True)   # shared axes hid the inner ones
+        figure.set_size_inches(NARROW_IN, len(panels) * min(height, 3.0) * 0.85 + 0.3)
+    elif width > NARROW_IN:
+        figure.set_size_inches(NARROW_IN, max(2.4, height * min(1.3, 0.5 + NARROW_IN / width)))
+    for text in figure.findobj(Text):    # at this width a point is about a CSS pixel on a phone
+        if text.get_visible() and text.get_text().strip() and text.get_fontsize() < MIN_PT:
+            text.set_fontsize(MIN_PT)
+    try:
+        figure.tight_layout()
+    except Exception:  # a layout tight_layout cannot handle: keep the narrowed one
+        pass
+    return True
+
+
+def title_of(figure) -> str:
+    """The figure's own title: its suptitle, else its first axes title (for the caption)."""
+    if figure._suptitle is not None and figure._suptitle.get_text().strip():
+        return figure._suptitle.get_text().strip()
+    return next((ax.get_title() for ax in figure.axes if ax.get_title()), "")
+
+
+def describe(figure) -> str:
+    """A text alternative from the chart's own words: titles, axis labels, legend entries."""
+    parts = []
+    if figure._suptitle is not None and figure._suptitle.get_text().strip():
+        parts.append(figure._suptitle.get_text().strip())
+    for ax in figure.axes:
+        bits = []
+        if ax.get_title():
+            bits.append(ax.get_title())
+        if ax.get_xlabel() or ax.get_ylabel():
+            bits.append(" against ".join(x for x in (ax.get_ylabel(), ax.get_xlabel()) if x))
+        legend = ax.get_legend()
+        if legend is not None:
+            labels = [t.get_text() for t in legend.get_texts() if t.get_text()]
+            if labels:
+                bits.append("lines: " + ", ".join(labels))
+        if bits:
+            parts.append("; ".join(bits))
+    text = re.sub(r"\s+", " ", ". ".join(parts)).strip()
+    return ("Chart: " + text) if text else "Chart drawn by the snippet above"
 
 
 def show(*args, **kwargs) -> None:

@@ -83,7 +83,7 @@ def test_every_page_loads_cleanly(server, browser, scheme):
     for url in page_urls(site, base):
         response = page.goto(url, wait_until="load")
         assert response is not None and response.ok, f"{url}: HTTP {response and response.status}"
-        for svg in page.locator(".rw-figure svg").all():
+        for svg in page.locator(".rw-figure svg.rw-wide").all():   # the narrow drawing is for phones
             svg.scroll_into_view_if_needed()
             assert svg.is_visible(), f"{url}: a figure is not visible"
             box = svg.bounding_box()
@@ -95,6 +95,37 @@ def test_every_page_loads_cleanly(server, browser, scheme):
     context.close()
     assert not problems, "\n".join(problems)
     assert figures >= 1, "no figure was found on any page"
+
+
+def test_every_page_reads_on_a_phone(server, browser):
+    """At 390 CSS pixels: no figure text under 9 pixels (computed from each drawing's smallest
+    font, `data-font-pt`, and the scale it is shown at), nothing wider than the page outside a
+    scroll box of its own, no console error."""
+    site, base = server
+    context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=1)
+    page = context.new_page()
+    problems, measured = [], 0
+    page.on("console", lambda msg: msg.type == "error" and problems.append(f"{page.url}: console: {msg.text}"))
+    for url in page_urls(site, base):
+        page.goto(url, wait_until="load")
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        if overflow > 0:
+            problems.append(f"{url}: the page scrolls sideways by {overflow} px")
+        for figure in page.locator(".rw-figure").all():
+            shown = figure.evaluate("""el => [...el.querySelectorAll('svg')]
+                .filter(s => getComputedStyle(s).display !== 'none')
+                .map(s => ({width: s.getBoundingClientRect().width, pt: parseFloat(s.getAttribute('width')),
+                            font: parseFloat(s.dataset.fontPt)}))""")
+            if len(shown) != 1:
+                problems.append(f"{url}: a figure shows {len(shown)} drawings")
+                continue
+            px = shown[0]["font"] * shown[0]["width"] / shown[0]["pt"]
+            measured += 1
+            if px < 9:
+                problems.append(f"{url}: a figure's smallest text is {px:.1f} CSS px")
+    context.close()
+    assert measured > 10, "too few figures measured"
+    assert not problems, "\n".join(problems)
 
 
 def test_search_finds_an_article_word(server, browser):
