@@ -56,9 +56,10 @@ def stamp_value() -> str:
 
 
 def venv_works() -> bool:
+    """A .venv whose Python starts and has pip (one whose creation was interrupted has none)."""
     if not PYTHON.exists():
         return False
-    return subprocess.run([str(PYTHON), "-c", "import sys"], capture_output=True).returncode == 0
+    return subprocess.run([str(PYTHON), "-c", "import pip"], capture_output=True).returncode == 0
 
 
 def ensure_venv() -> None:

@@ -25,6 +25,7 @@ import io
 import math
 import os
 import re
+import textwrap
 
 from matplotlib import rc_context
 from matplotlib.gridspec import GridSpec
@@ -118,6 +119,11 @@ def narrow(figure) -> bool:
     for text in figure.findobj(Text):    # at this width a point is about a CSS pixel on a phone
         if text.get_visible() and text.get_text().strip() and text.get_fontsize() < MIN_PT:
             text.set_fontsize(MIN_PT)
+    titles = [ax.title for ax in figure.axes] + [figure._suptitle] if figure._suptitle else [ax.title for ax in figure.axes]
+    for title in titles:                 # a long title would widen the drawing past the column
+        line = int(NARROW_IN * 72 / (0.55 * title.get_fontsize()))
+        if "$" not in title.get_text() and len(title.get_text()) > line:
+            title.set_text(textwrap.fill(title.get_text(), line))
     try:
         figure.tight_layout()
     except Exception:  # a layout tight_layout cannot handle: keep the narrowed one

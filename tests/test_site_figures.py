@@ -69,3 +69,11 @@ def test_the_page_captions_each_figure_with_its_title():
     svg = '<svg class="rw-wide" data-title="Attention &amp; cost" width="10pt"></svg>'
     html = render_output(Outcome(Run("snippets/a.py"), key="k", figures=[svg]), Executor())
     assert "<figcaption>Figure 1: Attention &amp; cost</figcaption>" in html
+
+
+def test_a_long_title_is_wrapped_in_the_narrow_drawing(tmp_path, monkeypatch):
+    fig, ax = plt.subplots(figsize=(7.2, 3.8))
+    ax.plot([0, 1], [0, 1])
+    ax.set_title("Attention's share of the work per token (dotted: past the config's context)")
+    wide, narrow = drawings(saved(tmp_path, monkeypatch))
+    assert narrow["width"] <= mpl_backend.NARROW_IN * 72 * 1.05, "the title no longer sets the width"
