@@ -107,3 +107,42 @@ def test_search_finds_an_article_word(server, browser):
     results.first.wait_for(state="visible", timeout=15000)
     assert "Robot Student" in page.locator(".md-search-result").inner_text()
     page.close()
+
+
+MATH_CHECK = """async () => {
+  await document.fonts.ready;
+  const problems = [];
+  const em = el => parseFloat(getComputedStyle(el).fontSize);
+  for (const root of document.querySelectorAll("msqrt")) {
+    // Chromium boxes a radical as wide as the widest size in the font: a gap after the content
+    const right = Math.max(...[...root.children].map(c => c.getBoundingClientRect().right));
+    const gap = (root.getBoundingClientRect().right - right) / em(root);
+    if (gap > 0.15) problems.push(`a square root ends ${gap.toFixed(2)} em after its content`);
+  }
+  for (const fence of document.querySelectorAll('mo[fence="true"][stretchy="true"]')) {
+    const ratio = fence.getBoundingClientRect().height / fence.parentElement.getBoundingClientRect().height;
+    if (ratio < 0.8) problems.push(`a stretchy bracket covers ${(100 * ratio).toFixed(0)}% of its row`);
+  }
+  return {loaded: document.fonts.check('1em "Raw Weights Math"'),
+          roots: document.querySelectorAll("msqrt").length,
+          fences: document.querySelectorAll('mo[fence="true"][stretchy="true"]').length, problems};
+}"""
+
+
+def test_math_is_typeset_in_the_served_font(server, browser):
+    """The math font loads from the site, brackets stretch over what they hold, and square
+    roots close on their content (the served font's stretchy sizes share one width)."""
+    _, base = server
+    page = browser.new_page()
+    try:
+        found = {"roots": 0, "fences": 0}
+        for path in ("robot-student/intelligent-climber/", "architecture/normalization/", "architecture/mlp/"):
+            page.goto(f"{base}/{path}", wait_until="networkidle")
+            result = page.evaluate(MATH_CHECK)
+            assert result["loaded"], f"{path}: the font 'Raw Weights Math' did not load"
+            assert not result["problems"], f"{path}: " + "; ".join(result["problems"])
+            found["roots"] += result["roots"]
+            found["fences"] += result["fences"]
+        assert found["roots"] >= 3 and found["fences"] >= 2, found
+    finally:
+        page.close()

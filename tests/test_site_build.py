@@ -91,6 +91,38 @@ def test_no_page_loads_anything_from_another_host(site):
     assert not offenders, "\n".join(offenders)
 
 
+def test_no_stylesheet_loads_anything_from_another_host(site):
+    """The HTML check above does not see a font or an @import named inside a stylesheet."""
+    offenders = []
+    for sheet in sorted(site.directory.rglob("*.css")):
+        text = sheet.read_text(encoding="utf-8")
+        for url in re.findall(r"""url\(\s*['"]?([^'")\s]+)|@import\s+['"]([^'"]+)""", text):
+            url = url[0] or url[1]
+            if re.match(r"^(https?:)?//", url):
+                offenders.append(f"{sheet.relative_to(site.directory)}: {url}")
+    assert not offenders, "\n".join(offenders)
+
+
+def test_math_is_drawn_in_the_font_the_site_serves(site):
+    from fontTools.ttLib import TTFont
+
+    served = re.search(r"^\s*math_font:\s*(\S+)", (REPO / "mkdocs.yml").read_text(), re.M)[1]
+    font = TTFont(site.directory / served)
+    assert "MATH" in font, f"{served} has no OpenType MATH table: brackets would not stretch"
+    sheet = site.directory / "stylesheets" / "rawweights.css"
+    css = sheet.read_text(encoding="utf-8")
+    face = re.search(r"@font-face\s*{[^}]*font-family:\s*\"([^\"]+)\"[^}]*src:\s*url\(\"([^\"]+)\"\)", css)
+    assert face, "rawweights.css declares no @font-face"
+    assert (sheet.parent / face[2]).resolve() == (site.directory / served).resolve()
+    rule = re.search(r"(?:^|\n)[^{}@]*\bmath\s*{[^}]*font-family:\s*\"([^\"]+)\"", css)
+    assert rule and rule[1] == face[1], "no `math` rule draws in the served font"
+    with_math = [p for p in html_pages(site.directory) if "<math" in p.read_text(encoding="utf-8")]
+    assert len(with_math) >= 8
+    for page in with_math:
+        links = [url for tag, url in parse(page).links if tag == "link"]
+        assert any(target_file(site.directory, page, url)[0] == sheet for url in links), page
+
+
 def test_every_snippet_output_has_provenance_and_math_is_mathml(site):
     html = (site.directory / "robot-student" / "index.html").read_text(encoding="utf-8")
     outputs = html.count('class="rw-output"')
