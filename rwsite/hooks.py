@@ -43,6 +43,7 @@ from rwsite.executor import Executor
 log = logging.getLogger("mkdocs.plugins.rwsite")
 
 _command = "build"
+ARTICLE_SEARCH_BOOST = 4  # a page's `search: boost:` unless its front matter sets one
 _state: dict = {}  # per build: runs per page, the inputs' fingerprint at the start
 _REMOTE_SCRIPT = re.compile(r'<script\b[^>]*\bsrc="(?:https?:)?//[^"]*"[^>]*>\s*</script>', re.I)
 _LOADS = re.compile(r'<(?:script|img|iframe|source|video|audio|embed|link)\b[^>]*?\b(?:src|href)="((?:https?:)?//[^"]*)"[^>]*>', re.I)
@@ -142,6 +143,12 @@ def _progress(done: int, total: int, outcome) -> None:
 
 def on_page_markdown(markdown, page, config, files):
     build = _build()
+    # A page written by hand ranks above the generated API pages in Material's search (they set
+    # their own low boost in docs/reference/gen_pages.py): headings weigh 1000 times the text
+    # there, and an API page is one heading per argument.
+    search = page.meta.setdefault("search", {})
+    if isinstance(search, dict):
+        search.setdefault("boost", ARTICLE_SEARCH_BOOST)
     build.page = page.file.src_uri
     where = f"{build.docs_prefix}{page.file.src_uri}"
     return prose.substitute(markdown, lambda path, name: _value(build, page.file.src_uri, path, name),

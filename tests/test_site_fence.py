@@ -153,3 +153,13 @@ def test_any_exception_while_rendering_fails_the_build_naming_page_and_snippet(t
     assert "Snippet failed" in html
     assert build.errors == ["snippets/a.py: rendering the fence failed: AttributeError: "
                             "'int' object has no attribute 'strip'  [in pages/robot/index.md]"]
+
+
+def test_docstring_lists_get_the_blank_line_markdown_needs():
+    from rwsite.docstrings import blank_line_before_lists
+
+    text = "Backends:\n- `naive`: einsum,\n  then softmax.\n- `xla`: fused.\nAfter.\n\n1. one\n2. two"
+    assert blank_line_before_lists(text) == (
+        "Backends:\n\n- `naive`: einsum,\n  then softmax.\n- `xla`: fused.\nAfter.\n\n1. one\n2. two")
+    untouched = "Example:\n```\nx = 1\n- 2\n```\n>>> a\n- b"
+    assert blank_line_before_lists(untouched) == untouched  # code and doctest output stay as written
