@@ -6,7 +6,8 @@ The order of a build, and what each hook adds to it:
    build's `Executor`, and key mkdocs-jupyter's notebook cache by the library modules the
    notebooks reach and the package versions (its own key covers only the notebook file).
 2. `on_files`: the pre-pass. Scan every Markdown page for snippet fences, load cached outcomes,
-   and run all cache misses at once, one subprocess per core.
+   and run all cache misses at once, one subprocess per core. Then add the math font
+   (`rwsite.mathfont`) at the path mkdocs.yml gives as `extra.math_font`.
 3. While pages render, each fence reads its outcome (`rwsite.fence.render`); `on_page_content`
    checks that every fence the pre-pass found on the page was rendered (a fence left as plain
    text fails the build), turns LaTeX into MathML, strips the CDN scripts notebook templates
@@ -33,14 +34,16 @@ from collections import Counter
 from pathlib import Path
 
 from mkdocs.exceptions import PluginError
+from mkdocs.structure.files import File
 
-from rwsite import fence, mathml, prose, repo, report
+from rwsite import fence, mathfont, mathml, prose, repo, report
 from rwsite.cache import digest, files_digest
 from rwsite.executor import Executor
 
 log = logging.getLogger("mkdocs.plugins.rwsite")
 
 _command = "build"
+ARTICLE_SEARCH_BOOST = 4  # a page's `search: boost:` unless its front matter sets one
 _state: dict = {}  # per build: runs per page, the inputs' fingerprint at the start
 _REMOTE_SCRIPT = re.compile(r'<script\b[^>]*\bsrc="(?:https?:)?//[^"]*"[^>]*>\s*</script>', re.I)
 _LOADS = re.compile(r'<(?:script|img|iframe|source|video|audio|embed|link)\b[^>]*?\b(?:src|href)="((?:https?:)?//[^"]*)"[^>]*>', re.I)
@@ -121,6 +124,13 @@ def on_files(files, config):
                 pass  # reported with the page when the fence renders
     build.executor.prefetch(runs, announce=lambda n, workers: log.info(
         "rwsite: running %d snippet(s) on %d worker(s)", n, workers), progress=_progress)
+    served = config.extra.get("math_font")
+    if served:  # the stylesheet's @font-face names the same path
+        try:
+            font = mathfont.webfont(build.executor.cache_dir)
+        except mathfont.MathFontError as exc:
+            raise PluginError(f"rwsite: {exc}") from None
+        files.append(File.generated(config, served, abs_src_path=str(font)))
     return files
 
 
@@ -133,6 +143,12 @@ def _progress(done: int, total: int, outcome) -> None:
 
 def on_page_markdown(markdown, page, config, files):
     build = _build()
+    # A page written by hand ranks above the generated API pages in Material's search (they set
+    # their own low boost in docs/reference/gen_pages.py): headings weigh 1000 times the text
+    # there, and an API page is one heading per argument.
+    search = page.meta.setdefault("search", {})
+    if isinstance(search, dict):
+        search.setdefault("boost", ARTICLE_SEARCH_BOOST)
     build.page = page.file.src_uri
     where = f"{build.docs_prefix}{page.file.src_uri}"
     return prose.substitute(markdown, lambda path, name: _value(build, page.file.src_uri, path, name),

@@ -138,3 +138,91 @@ def test_search_finds_an_article_word(server, browser):
     results.first.wait_for(state="visible", timeout=15000)
     assert "Robot Student" in page.locator(".md-search-result").inner_text()
     page.close()
+
+
+MATH_CHECK = """async () => {
+  await document.fonts.ready;
+  const problems = [];
+  const em = el => parseFloat(getComputedStyle(el).fontSize);
+  for (const root of document.querySelectorAll("msqrt")) {
+    // Chromium boxes a radical as wide as the widest size in the font: a gap after the content
+    const right = Math.max(...[...root.children].map(c => c.getBoundingClientRect().right));
+    const gap = (root.getBoundingClientRect().right - right) / em(root);
+    if (gap > 0.15) problems.push(`a square root ends ${gap.toFixed(2)} em after its content`);
+  }
+  for (const fence of document.querySelectorAll('mo[fence="true"][stretchy="true"]')) {
+    const ratio = fence.getBoundingClientRect().height / fence.parentElement.getBoundingClientRect().height;
+    if (ratio < 0.8) problems.push(`a stretchy bracket covers ${(100 * ratio).toFixed(0)}% of its row`);
+  }
+  return {loaded: document.fonts.check('1em "Raw Weights Math"'),
+          roots: document.querySelectorAll("msqrt").length,
+          fences: document.querySelectorAll('mo[fence="true"][stretchy="true"]').length, problems};
+}"""
+
+
+def test_math_is_typeset_in_the_served_font(server, browser):
+    """The math font loads from the site, brackets stretch over what they hold, and square
+    roots close on their content (the served font's stretchy sizes share one width)."""
+    _, base = server
+    page = browser.new_page()
+    try:
+        found = {"roots": 0, "fences": 0}
+        for path in ("robot-student/intelligent-climber/", "architecture/normalization/", "architecture/mlp/"):
+            page.goto(f"{base}/{path}", wait_until="networkidle")
+            result = page.evaluate(MATH_CHECK)
+            assert result["loaded"], f"{path}: the font 'Raw Weights Math' did not load"
+            assert not result["problems"], f"{path}: " + "; ".join(result["problems"])
+            found["roots"] += result["roots"]
+            found["fences"] += result["fences"]
+        assert found["roots"] >= 3 and found["fences"] >= 2, found
+    finally:
+        page.close()
+
+
+NARROW_CHECK = """() => {
+  const width = document.documentElement.clientWidth, wide = [];
+  const scrolls = el => ["auto", "scroll"].includes(getComputedStyle(el).overflowX);
+  for (const el of document.querySelectorAll(".md-content pre, .md-content table, .md-content math, .md-content svg, .md-content img")) {
+    const box = el.getBoundingClientRect();
+    if (box.width === 0 || box.right <= width + 1) continue;
+    let held = scrolls(el);
+    for (let up = el.parentElement; !held && up && up !== document.body; up = up.parentElement) held = scrolls(up);
+    if (!held) wide.push(`<${el.tagName.toLowerCase()}> ends at ${Math.round(box.right)} px`);
+  }
+  return {page: document.documentElement.scrollWidth, width, wide};
+}"""
+
+
+def test_nothing_is_wider_than_a_phone_without_its_own_scroll(server, browser):
+    """At 390 CSS pixels a wide code block, table, formula or figure scrolls by itself; the
+    page never scrolls sideways."""
+    site, base = server
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    problems = []
+    try:
+        for url in page_urls(site, base):
+            page.goto(url, wait_until="load")
+            result = page.evaluate(NARROW_CHECK)
+            if result["page"] > result["width"]:
+                problems.append(f"{url}: the page is {result['page']} px wide at {result['width']}")
+            problems += [f"{url}: {item}" for item in result["wide"]]
+    finally:
+        page.close()
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("term", ["rope", "sliding window", "attention"])
+def test_search_lists_articles_before_the_api_pages(server, browser, term):
+    """Each term is a heading on an API page and a word in an article: the article comes first."""
+    _, base = server
+    page = browser.new_page()
+    try:
+        page.goto(f"{base}/", wait_until="networkidle")
+        page.keyboard.press("s")
+        page.locator("input.md-search__input").press_sequentially(term, delay=20)
+        page.locator(".md-search-result__item").first.wait_for(state="visible", timeout=15000)
+        page.wait_for_timeout(500)  # results arrive while typing: let the last query's settle
+        first = page.locator(".md-search-result__item > a").first.get_attribute("href")
+        assert "/reference/" not in first, f"searching {term!r} lists {first} first"
+    finally:
+        page.close()

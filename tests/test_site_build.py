@@ -91,6 +91,38 @@ def test_no_page_loads_anything_from_another_host(site):
     assert not offenders, "\n".join(offenders)
 
 
+def test_no_stylesheet_loads_anything_from_another_host(site):
+    """The HTML check above does not see a font or an @import named inside a stylesheet."""
+    offenders = []
+    for sheet in sorted(site.directory.rglob("*.css")):
+        text = sheet.read_text(encoding="utf-8")
+        for url in re.findall(r"""url\(\s*['"]?([^'")\s]+)|@import\s+['"]([^'"]+)""", text):
+            url = url[0] or url[1]
+            if re.match(r"^(https?:)?//", url):
+                offenders.append(f"{sheet.relative_to(site.directory)}: {url}")
+    assert not offenders, "\n".join(offenders)
+
+
+def test_math_is_drawn_in_the_font_the_site_serves(site):
+    from fontTools.ttLib import TTFont
+
+    served = re.search(r"^\s*math_font:\s*(\S+)", (REPO / "mkdocs.yml").read_text(), re.M)[1]
+    font = TTFont(site.directory / served)
+    assert "MATH" in font, f"{served} has no OpenType MATH table: brackets would not stretch"
+    sheet = site.directory / "stylesheets" / "rawweights.css"
+    css = sheet.read_text(encoding="utf-8")
+    face = re.search(r"@font-face\s*{[^}]*font-family:\s*\"([^\"]+)\"[^}]*src:\s*url\(\"([^\"]+)\"\)", css)
+    assert face, "rawweights.css declares no @font-face"
+    assert (sheet.parent / face[2]).resolve() == (site.directory / served).resolve()
+    rule = re.search(r"(?:^|\n)[^{}@]*\bmath\s*{[^}]*font-family:\s*\"([^\"]+)\"", css)
+    assert rule and rule[1] == face[1], "no `math` rule draws in the served font"
+    with_math = [p for p in html_pages(site.directory) if "<math" in p.read_text(encoding="utf-8")]
+    assert len(with_math) >= 8
+    for page in with_math:
+        links = [url for tag, url in parse(page).links if tag == "link"]
+        assert any(target_file(site.directory, page, url)[0] == sheet for url in links), page
+
+
 def test_every_snippet_output_has_provenance_and_math_is_mathml(site):
     html = (site.directory / "robot-student" / "index.html").read_text(encoding="utf-8")
     outputs = html.count('class="rw-output"')
@@ -109,9 +141,95 @@ def test_notebook_page_offers_the_ipynb(site):
     page = site.directory / "notebooks" / "train_your_robot_student" / "index.html"
     html = page.read_text(encoding="utf-8")
     assert 'href="train_your_robot_student.ipynb"' in html
+    button = re.search(r'<a href="train_your_robot_student\.ipynb" download[^>]*>(.*?)</a>', html, re.S)
+    assert button and "Download the notebook (.ipynb)" in re.sub(r"<[^>]+>|\s+", " ", button[1])
+    # its title is the one the navigation gives it (mkdocs-jupyter titles it by its first heading)
+    label = next(label for section in nav() if "Notebooks" in section for entry in section["Notebooks"]
+                 for label, path in entry.items() if path == "notebooks/train_your_robot_student.py")
+    assert f"<title>{label} - " in html and re.search(rf"<h1[^>]*>{re.escape(label)}<", html)
     notebook = json.loads((page.parent / "train_your_robot_student.ipynb").read_text())
     assert notebook["nbformat"] == 4 and any(c["cell_type"] == "code" for c in notebook["cells"])
     assert "loss" in html and "nats/char" in html  # executed at build time: its output is there
+
+
+def nav() -> list:
+    import yaml
+
+    return yaml.safe_load((REPO / "mkdocs.yml").read_text(encoding="utf-8"))["nav"]
+
+
+def page_url(source: str) -> str:
+    """The site path of a docs/ source file, as MkDocs' directory URLs write it."""
+    if source.endswith("/"):  # a folder (the generated reference section): its index page
+        return source
+    stem = source.rsplit(".", 1)[0]
+    return "" if stem == "index" else (stem[:-len("index")] if stem.endswith("/index") else stem + "/")
+
+
+def linked_pages(site: Path, page: Path) -> set[str]:
+    """The site paths `page` links to (fragments dropped)."""
+    targets = set()
+    for tag, url in parse(page).links:
+        if tag == "a" and not re.match(r"^([a-z][a-z0-9+.-]*:|//|#)", url, re.I):
+            path, _ = target_file(site, page, url)
+            if path.name == "index.html":
+                relative = path.parent.relative_to(site).as_posix()
+                targets.add("" if relative == "." else relative + "/")
+    return targets
+
+
+def test_the_architecture_index_lists_every_architecture_article(site):
+    index = site.directory / "architecture" / "index.html"
+    articles = {f"architecture/{p.stem}/" for p in (REPO / "docs" / "architecture").glob("*.md") if p.stem != "index"}
+    section = next(entries for item in nav() for title, entries in item.items() if title == "Architecture")
+    articles |= {page_url(path) for entry in section if isinstance(entry, dict) for path in entry.values()}
+    missing = sorted(articles - linked_pages(site.directory, index))
+    assert len(articles) >= 8 and not missing, f"architecture/index.md does not link to {missing}"
+
+
+def test_home_links_every_section(site):
+    home = linked_pages(site.directory, site.directory / "index.html")
+    missing = []
+    for item in nav():
+        for title, entries in item.items():
+            if title == "Home":
+                continue
+            entries = entries if isinstance(entries, list) else [entries]
+            pages = {page_url(e if isinstance(e, str) else next(iter(e.values()))) for e in entries}
+            if not pages & home:
+                missing.append(f"{title} ({', '.join(sorted(pages))})")
+    assert not missing, f"Home links to no page of: {'; '.join(missing)}"
+
+
+def test_search_ranks_articles_above_the_api_pages(site):
+    """Material multiplies a page's search scores by its boost: the generated API pages (one
+    heading per argument, and headings weigh 1000 times text) are set far below the articles."""
+    docs = json.loads((site.directory / "search" / "search_index.json").read_text(encoding="utf-8"))["docs"]
+    api = [d for d in docs if re.match(r"reference/[a-z]+/", d["location"])]
+    written = [d for d in docs if not d["location"].startswith("reference/")]
+    assert len(api) > 100 and len(written) > 50
+    api_boosts = {d.get("boost", 1) for d in api}
+    assert max(api_boosts) * 1000 < min(d.get("boost", 1) for d in written), (
+        f"API pages boosted {api_boosts}; articles {sorted({d.get('boost', 1) for d in written})}")
+
+
+def test_the_reference_shows_signatures_apart_and_docstring_lists_as_lists(site):
+    html = (site.directory / "reference" / "config" / "index.html").read_text(encoding="utf-8")
+    heading = re.search(r'<h3 id="rawweights_jax\.config\.model\.ModelConfig"[^>]*>(.*?)</h3>', html, re.S)[1]
+    assert "vocab_size" not in heading  # the heading names the class; its 50 fields follow in code
+    signature = html[html.index('id="rawweights_jax.config.model.ModelConfig"'):]
+    signature = signature[signature.index("doc-signature"):][:20000]
+    assert signature.count("\n") > 40  # one field a line, formatted
+    nn = (site.directory / "reference" / "nn" / "index.html").read_text(encoding="utf-8")
+    assert re.search(r"<p>Backends:</p>\s*<ul>\s*<li><code>naive</code>", nn), "the backends list is not a list"
+
+
+def test_the_contributor_guide_shows_region_markers(site):
+    html = (site.directory / "contributing" / "index.html").read_text(encoding="utf-8")
+    text = re.sub(r"<[^>]+>", "", html).replace("&lt;", "<").replace("&quot;", '"')
+    for line in ("# --8<-- [start:attention]", "# --8<-- [end:attention]",
+                 '--8<-- "rawweights_jax/nn/attention/mha.py:attention"'):
+        assert line in text, f"the contributor guide's example lost {line!r}"
 
 
 MKDOCS_YML = """\

@@ -6,7 +6,7 @@ import pytest
 
 from rwsite.executor import DEFAULT_TIMEOUT, Run
 from rwsite.fence import Fence, FenceError, extract, find_fences
-from rwsite.mathml import to_mathml
+from rwsite.mathml import MathError, to_mathml
 
 PAGE = '''
 # A page
@@ -92,7 +92,44 @@ def test_math_becomes_mathml():
     out = to_mathml(html)
     assert "arithmatex" not in out and out.count("<math") == 2
     assert '<div class="rw-math"><math xmlns="http://www.w3.org/1998/Math/MathML" display="block">' in out
-    assert "<mo>&#x0003C;</mo>" in out and "<msqrt>" in out  # escaped, not a tag
+    assert "<mo>&lt;</mo>" in out and "<msqrt>" in out  # escaped, not a tag
+
+
+def _math(tex: str, display: bool = False) -> str:
+    if display:
+        return to_mathml(f'<div class="arithmatex">\\[{tex}\\]</div>')
+    return to_mathml(f'<span class="arithmatex">\\({tex}\\)</span>')
+
+
+def test_math_is_typeset_as_in_a_textbook():
+    # \hat: a circumflex accent, centred over the letter and not stretched (an ASCII ^ is set
+    # high and to the side; Chromium shifts the combining U+0302 to the left)
+    assert '<mover accent="true"><mi>m</mi><mo stretchy="false">\u02c6</mo></mover>' in _math(r"\hat m_t")
+    assert '<mo stretchy="true">\u02c6</mo>' in _math(r"\widehat{xy}")
+    assert '<mo stretchy="false">\u02dc</mo>' in _math(r"\tilde x")
+    assert '<mo stretchy="false">\u00af</mo>' in _math(r"\bar x")
+    # \left( \right): brackets that stretch; a plain ( does not
+    left_right = _math(r"\left(\frac{a}{b}\right)")
+    assert left_right.count('stretchy="true" fence="true"') == 2
+    assert '<mo stretchy="false">(</mo>' in _math(r"f(x)")
+    # ^\top: the transpose sign as a superscript
+    assert "<msup><mi>K</mi><mo>\u22a4</mo></msup>" in _math(r"Q K^\top")
+    # \ln p: an upright name, the function application and a thin space; none before a bracket
+    assert '<mi>ln</mi><mo lspace="0" rspace="0.1667em">\u2061</mo><mi>p</mi>' in _math(r"\ln p")
+    assert '<mo lspace="0" rspace="0">\u2061</mo><mo stretchy="false">(</mo>' in _math(r"\ln(x)")
+    assert '<mn>0.1</mn><mspace width="0.1667em" /><mi>ln</mi>' in _math(r"0.1 \ln s")
+    assert '<msub><mi>log</mi><mn>2</mn></msub><mo lspace="0"' in _math(r"\log_2 65")  # not inside msub
+    # \mathrm{softmax}: one upright word; \! as a length MathML Core knows
+    softmax = _math(r"\mathrm{softmax}\!\left(x\right)")
+    assert "<mi>softmax</mi>" in softmax and 'width="-0.1667em"' in softmax
+    # display limits under the operator, inline beside it
+    assert "<munder><mo>max</mo>" in _math(r"\max_i x_i", display=True)
+    assert "<msub><mo>max</mo>" in _math(r"\max_i x_i")
+
+
+def test_a_command_latex2mathml_leaves_as_text_fails_the_build():
+    with pytest.raises(MathError, match=r"does not know \\arg"):
+        _math(r"\arg\max_x f(x)")
 
 
 def test_any_exception_while_rendering_fails_the_build_naming_page_and_snippet(tmp_path):
@@ -116,3 +153,13 @@ def test_any_exception_while_rendering_fails_the_build_naming_page_and_snippet(t
     assert "Snippet failed" in html
     assert build.errors == ["snippets/a.py: rendering the fence failed: AttributeError: "
                             "'int' object has no attribute 'strip'  [in pages/robot/index.md]"]
+
+
+def test_docstring_lists_get_the_blank_line_markdown_needs():
+    from rwsite.docstrings import blank_line_before_lists
+
+    text = "Backends:\n- `naive`: einsum,\n  then softmax.\n- `xla`: fused.\nAfter.\n\n1. one\n2. two"
+    assert blank_line_before_lists(text) == (
+        "Backends:\n\n- `naive`: einsum,\n  then softmax.\n- `xla`: fused.\nAfter.\n\n1. one\n2. two")
+    untouched = "Example:\n```\nx = 1\n- 2\n```\n>>> a\n- b"
+    assert blank_line_before_lists(untouched) == untouched  # code and doctest output stay as written

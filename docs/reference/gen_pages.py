@@ -5,6 +5,7 @@ the subpackage's docstring, then every module's API through mkdocstrings. The na
 (SUMMARY.md, read by mkdocs-literate-nav) is generated with the pages, so a new module or
 subpackage appears without editing mkdocs.yml. The map page (index.md) is written by hand
 and gets two generated tables appended: the dimension letters and every module by layer.
+The API pages rank below the articles in search (`SEARCH_BOOST`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,14 @@ from rawweights_jax.core.dims import LETTERS
 from rawweights_jax.core.layout import LAYERS
 
 PACKAGE = Path(__file__).resolve().parents[2] / "rawweights_jax"
+
+# Material's search weighs a page's hits by its `search.boost`, and a hit in a heading 1000
+# times one in the text. An API page has a heading for every field and function, so without
+# this a search for "rope", "attention" or "sliding" listed API pages before the articles that
+# explain them. Pages written by hand get 4 (rwsite/hooks.py, ARTICLE_SEARCH_BOOST): 2000 times
+# this, so an article that uses a word in its text ranks above an API heading that names it,
+# and among API pages (a name no article uses) the order is unchanged.
+SEARCH_BOOST = 0.002
 
 
 def first_line(path: Path) -> str:
@@ -35,7 +44,8 @@ nav["Map of the library"] = "index.md"
 rows = []
 for sub in sorted(LAYERS, key=lambda s: (LAYERS[s], s)):
     dotted = lambda p: ".".join(p.relative_to(PACKAGE.parent).with_suffix("").parts)
-    lines = [f"# `rawweights_jax.{sub}` (layer {LAYERS[sub]})", "",
+    lines = ["---", "search:", f"  boost: {SEARCH_BOOST}", "---", "",
+             f"# `rawweights_jax.{sub}` (layer {LAYERS[sub]})", "",
              first_line(PACKAGE / sub / "__init__.py"), ""]
     for path in modules(sub):
         lines += [f"## `{dotted(path)}`", "", f"::: {dotted(path)}", "    options:",
