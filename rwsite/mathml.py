@@ -14,11 +14,15 @@ browser draws unlike a textbook (MathML Core: the subset Chromium and Firefox bo
 - accents: ``\\hat m`` becomes a circumflex accent centred over the m (U+02C6, not stretched)
   instead of an ASCII ``^`` the browser sets high, large and to the side; likewise the tilde;
   ``\\bar``, ``\\dot`` and the rest are marked as short accents;
-- operator names: ``\\ln p`` gets the thin space TeX puts after ``\\ln`` (none before a
-  bracket), through an invisible function application (U+2061);
+- operator names: ``\\ln p`` gets the function application (U+2061) and the thin space TeX
+  puts after ``\\ln`` (none before a bracket), which Chromium does not add by itself and
+  Firefox does (the stylesheet hides ours there: class `FUNCTION_SPACE`);
+- ``\\min(t, W)``, ``\\max_i``, ``\\operatorname{RMS}``: TeX's thin spaces, not the thick
+  ones a browser gives an operator it does not know;
 - ``\\mathrm{softmax}``: one upright word, not seven separately spaced letters;
 - named spaces (``\\!`` is ``negativethinmathspace``), which MathML Core dropped, in ems;
-- in display math, limits of ``\\max_i`` and ``\\sum`` under and over the operator.
+- in display math, limits of ``\\max_i`` and ``\\sum`` under and over the operator;
+- no space around ``<`` or ``=`` in a script (``x_{<t}``, ``t=1`` under a sum), as in TeX.
 
 A formula latex2mathml cannot convert, or converts leaving a command in the text (``\\arg``
 comes out as the letters ``\\arg``), raises `MathError`, naming the formula, and fails the build.
@@ -48,6 +52,8 @@ _LIMITS = {"max", "min", "lim", "sup", "inf", "limsup", "liminf", "argmax", "arg
 _NAMED_SPACES = {"veryverythinmathspace": 1, "verythinmathspace": 2, "thinmathspace": 3,
                  "mediummathspace": 4, "thickmathspace": 5, "verythickmathspace": 6,
                  "veryverythickmathspace": 7}
+_SCRIPTED = {"msub", "msup", "msubsup", "munder", "mover", "munderover"}
+FUNCTION_SPACE = "rw-fn"  # the class of the thin space after \ln and its kind (see rawweights.css)
 _FIXED_ARITY = {"msub", "msup", "msubsup", "munder", "mover", "munderover", "mfrac", "mroot", "mmultiscripts"}
 _OPENERS = set("([{|\u2016\u27e8\u230a\u2308")
 
@@ -107,14 +113,34 @@ def _typeset(root: ET.Element, display: bool) -> None:
         if _tag(parent) in _FIXED_ARITY:
             continue  # a function name as a base or a script: the space goes after the whole
         for index, child in reversed(list(enumerate(children))):
-            base = child[0] if _tag(child) in ("msub", "msup", "msubsup") and len(child) else child
+            base = child[0] if _tag(child) in _SCRIPTED and child.get("accent") != "true" and len(child) else child
+            if _tag(base) == "mo" and len(base.text or "") > 1 and base.text.isalpha():
+                # \min, \max, \operatorname{RMS}: browsers space an unknown operator a thick
+                # space on both sides; TeX a thin one, and none at a row's start or before a bracket
+                following = children[index + 1] if index + 1 < len(children) else None
+                first = index == 0 or _tag(children[index - 1]) == "mo"
+                base.attrib.setdefault("lspace", "0" if first else "0.1667em")
+                base.attrib.setdefault("rspace", "0" if following is None or _opens(following) else "0.1667em")
             if _tag(base) == "mi" and base.text in _FUNCTIONS:
                 following = children[index + 1] if index + 1 < len(children) else None
-                gap = "0" if following is None or _opens(following) else "0.1667em"
                 at = list(parent).index(child)
-                parent.insert(at + 1, _make("mo", "\u2061", lspace="0", rspace=gap))
+                if following is not None and not _opens(following):
+                    # Firefox spaces a function's argument itself; rawweights.css hides this there
+                    parent.insert(at + 1, _make("mspace", width="0.1667em", **{"class": FUNCTION_SPACE}))
+                parent.insert(at + 1, _make("mo", "\u2061"))
                 if index > 0 and _tag(children[index - 1]) != "mo":  # 0.1 ln s: TeX spaces it too
                     parent.insert(at, _make("mspace", width="0.1667em"))
+
+
+def _tighten_scripts(root: ET.Element) -> None:
+    """No space around relations and binary operators in sub- and superscripts, as in TeX
+    (x_{<t}, t=1 under a sum); browsers space them as on the line."""
+    for scripted in root.iter():
+        if _tag(scripted) in _SCRIPTED and scripted.get("accent") != "true":  # not \hat's hat
+            for script in list(scripted)[1:]:
+                for mo in script.iter(f"{{{_NS}}}mo"):
+                    mo.attrib.setdefault("lspace", "0")
+                    mo.attrib.setdefault("rspace", "0")
 
 
 def _converter(display: str):
@@ -128,6 +154,7 @@ def _converter(display: str):
         if leftover:
             raise MathError(f"cannot convert ${tex}$ to MathML: latex2mathml does not know {', '.join(leftover)}")
         _typeset(root, display == "block")
+        _tighten_scripts(root)
         mathml = ET.tostring(root, encoding="unicode", short_empty_elements=True)
         return f'<div class="rw-math">{mathml}</div>' if display == "block" else mathml
 

@@ -113,18 +113,24 @@ def test_math_is_typeset_as_in_a_textbook():
     assert left_right.count('stretchy="true" fence="true"') == 2
     assert '<mo stretchy="false">(</mo>' in _math(r"f(x)")
     # ^\top: the transpose sign as a superscript
-    assert "<msup><mi>K</mi><mo>\u22a4</mo></msup>" in _math(r"Q K^\top")
+    assert "<msup><mi>K</mi><mo lspace=\"0\" rspace=\"0\">\u22a4</mo></msup>" in _math(r"Q K^\top")
     # \ln p: an upright name, the function application and a thin space; none before a bracket
-    assert '<mi>ln</mi><mo lspace="0" rspace="0.1667em">\u2061</mo><mi>p</mi>' in _math(r"\ln p")
-    assert '<mo lspace="0" rspace="0">\u2061</mo><mo stretchy="false">(</mo>' in _math(r"\ln(x)")
+    thin = '<mspace width="0.1667em" class="rw-fn" />'
+    assert f"<mi>ln</mi><mo>\u2061</mo>{thin}<mi>p</mi>" in _math(r"\ln p")
+    assert "<mi>ln</mi><mo>\u2061</mo><mo stretchy=\"false\">(</mo>" in _math(r"\ln(x)")
     assert '<mn>0.1</mn><mspace width="0.1667em" /><mi>ln</mi>' in _math(r"0.1 \ln s")
-    assert '<msub><mi>log</mi><mn>2</mn></msub><mo lspace="0"' in _math(r"\log_2 65")  # not inside msub
+    assert f"<msub><mi>log</mi><mn>2</mn></msub><mo>\u2061</mo>{thin}<mn>65</mn>" in _math(r"\log_2 65")
     # \mathrm{softmax}: one upright word; \! as a length MathML Core knows
     softmax = _math(r"\mathrm{softmax}\!\left(x\right)")
     assert "<mi>softmax</mi>" in softmax and 'width="-0.1667em"' in softmax
+    # relations in scripts set tight, as in TeX; on the line they keep their space
+    assert '<msub><mi>x</mi><mrow><mo lspace="0" rspace="0">&lt;</mo><mi>t</mi></mrow></msub>' in _math(r"x_{<t}")
+    assert "<mo>=</mo>" in _math(r"t = 1")
+    assert '<mo lspace="0" rspace="0">min</mo><mo stretchy="false">(</mo>' in _math(r"\min(t, W)")
+    assert '<mi>a</mi><mo lspace="0.1667em" rspace="0.1667em">max</mo><mi>x</mi>' in _math(r"a \max x")
     # display limits under the operator, inline beside it
-    assert "<munder><mo>max</mo>" in _math(r"\max_i x_i", display=True)
-    assert "<msub><mo>max</mo>" in _math(r"\max_i x_i")
+    assert '<munder><mo lspace="0" rspace="0.1667em">max</mo>' in _math(r"\max_i x_i", display=True)
+    assert '<msub><mo lspace="0" rspace="0.1667em">max</mo>' in _math(r"\max_i x_i")
 
 
 def test_a_command_latex2mathml_leaves_as_text_fails_the_build():
