@@ -128,20 +128,38 @@ def entry_problem(record: object, key: str) -> str | None:
             return f"{name} is {type(value).__name__}, expected {kind.__name__}"
     if not all(isinstance(svg, str) for svg in record["figures"]):
         return "a figure is not text"
-    if not all(isinstance(k, str) and isinstance(v, str) for k, v in record["values"].items()):
-        return "a value is not text"
-    if not all(isinstance(c, dict) and isinstance(c.get("text"), str) and c.get("holds") is True
-               for c in record["claims"]):
-        return "a claim is not a {text, holds: true} object"
-    if not all(isinstance(t, dict) and isinstance(t.get("headers"), list) and isinstance(t.get("rows"), list)
-               and isinstance(t.get("align"), str) for t in record["tables"]):
-        return "a table is not a {headers, rows, align} object"
+    problem = records_problem(record["values"], record["claims"], record["tables"], record["stdout"])
+    if problem:
+        return problem
     if not all(math.isfinite(record[t]) and record[t] >= 0 for t in ("wall_s", "cpu_s")):
         return "wall_s or cpu_s is not a duration"
     if len(record["stdout"].encode()) + len(record["stderr"].encode()) > MAX_OUTPUT_BYTES:
         return "output over the cap"
     if sum(len(svg.encode()) for svg in record["figures"]) > MAX_FIGURE_BYTES:
         return "figures over the cap"
+    return None
+
+
+def records_problem(values: object, claims: object, tables: object, stdout: str) -> str | None:
+    """Why a run's values, claims and tables (`rwsite.claims`, `rwsite.tables`) cannot be shown
+    (None when they can): read fresh from a run and again from the cache, by the same rules."""
+    from rwsite.tables import MARKER
+
+    if not isinstance(values, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in values.items()):
+        return "a value is not text"
+    if not isinstance(claims, list) or not all(isinstance(c, dict) and isinstance(c.get("text"), str) for c in claims):
+        return "a claim is not a {text, holds} object"
+    failed = [c["text"] for c in claims if c.get("holds") is not True]
+    if failed:
+        return f"a claim did not hold and the snippet went on (was ClaimFailed caught?): {failed[0]}"
+    if not isinstance(tables, list) or not all(
+            isinstance(t, dict) and isinstance(t.get("headers"), list) and isinstance(t.get("align"), str)
+            and len(t["align"]) == len(t["headers"]) and isinstance(t.get("rows"), list)
+            and all(isinstance(r, list) and len(r) == len(t["headers"]) for r in t["rows"]) for t in tables):
+        return "a table is not {headers, rows, align} with one cell per header"
+    markers = [line[len(MARKER):] for line in stdout.split("\n") if line.startswith(MARKER)]
+    if sorted(markers) != [str(i) for i in range(len(tables))]:
+        return "the printed tables do not match the recorded ones"
     return None
 
 

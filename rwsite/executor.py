@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rwsite import sandbox, schedule
-from rwsite.cache import MAX_FIGURE_BYTES, MAX_OUTPUT_BYTES, RWSITE_DIR, KeyContext, Store, digest
+from rwsite.cache import MAX_FIGURE_BYTES, MAX_OUTPUT_BYTES, RWSITE_DIR, KeyContext, Store, digest, records_problem
 from rwsite.repo import Guard
 
 DEFAULT_TIMEOUT = 300.0
@@ -320,12 +320,11 @@ class Executor:
             outcome.error = f"{where}: {e['type']}: {message[0] if message else ''}".rstrip(": ")
             return outcome
         values, claims, tables = result.get("values") or {}, result.get("claims") or [], result.get("tables") or []
-        if not (isinstance(values, dict) and all(isinstance(v, str) for v in values.values())
-                and isinstance(claims, list) and all(isinstance(c, dict) for c in claims)
-                and isinstance(tables, list) and all(isinstance(t, dict) for t in tables)):
-            outcome.error = f"{run.path}: its recorded values, claims or tables are not of the expected shape"
+        problem = records_problem(values, claims, tables, outcome.stdout)
+        if problem:
+            outcome.error = f"{run.path}: {problem}"
             return outcome
-        outcome.values, outcome.claims, outcome.tables = {str(k): v for k, v in values.items()}, claims, tables
+        outcome.values, outcome.claims, outcome.tables = values, claims, tables
         svgs = sorted(figure_dir.glob("figure-*.svg"))
         size = sum(p.stat().st_size for p in svgs)
         if size > MAX_FIGURE_BYTES:

@@ -91,16 +91,9 @@ def parse_info(info: str) -> dict[str, str]:
 def find_fences(markdown: str) -> list[tuple[int, dict[str, str] | FenceError]]:
     """(line number, options or error) of every top-level ```` ```snippet ```` fence in `markdown`."""
     found = []
-    open_fence: str | None = None
-    for number, line in enumerate(markdown.splitlines(), start=1):
-        m = _FENCE.match(line)
-        if open_fence is not None:  # inside a block: only its own closing fence matters
-            if m and not m["info"].strip() and m["fence"][0] == open_fence[0] and len(m["fence"]) >= len(open_fence):
-                open_fence = None
-            continue
+    for number, _, m in top_level_lines(markdown):
         if m is None:
             continue
-        open_fence = m["fence"]
         words = m["info"].split(None, 1)
         if words and words[0] == "snippet":
             try:
@@ -108,6 +101,21 @@ def find_fences(markdown: str) -> list[tuple[int, dict[str, str] | FenceError]]:
             except FenceError as exc:
                 found.append((number, exc))
     return found
+
+
+def top_level_lines(markdown: str):
+    """(line number, line, the opening fence's match or None) of every line of `markdown` that
+    is not inside a fenced code block: prose, and the lines that open a block."""
+    open_fence: str | None = None
+    for number, line in enumerate(markdown.split("\n"), start=1):
+        m = _FENCE.match(line.rstrip("\r"))
+        if open_fence is not None:  # inside a block: only its own closing fence matters
+            if m and not m["info"].strip() and m["fence"][0] == open_fence[0] and len(m["fence"]) >= len(open_fence):
+                open_fence = None
+            continue
+        if m is not None:
+            open_fence = m["fence"]
+        yield number, line, m
 
 
 def extract(source: str, region: str | None) -> tuple[str, int, int]:

@@ -91,17 +91,17 @@ def _svg(figure, salt: str, prefix: str, css_class: str, alt: str, title: str) -
     buffer = io.StringIO()
     with rc_context({"svg.hashsalt": salt}):  # ids that do not change from run to run
         figure.savefig(buffer, format="svg")
-    texts = [t.get_fontsize() for t in figure.findobj(Text) if t.get_visible() and t.get_text().strip()]
+    smallest = min((t.get_fontsize() for t in _texts(figure)), default=0)
     attributes = (f'class="{css_class}" role="img" aria-label="{html.escape(alt)}" '
-                  f'data-font-pt="{min(texts, default=0):g}" data-title="{html.escape(title)}"')
+                  f'data-font-pt="{smallest:g}" data-title="{html.escape(title)}"')
     return re.sub(r"<svg\b", lambda _: f"<svg {attributes}", themeable(buffer.getvalue(), prefix=prefix), count=1)
 
 
 def narrow(figure) -> bool:
     """Re-draw `figure` for a phone's column; False when it reads there as it is."""
     width, height = figure.get_size_inches()
-    sizes = [t.get_fontsize() for t in figure.findobj(Text) if t.get_visible() and t.get_text().strip()]
-    if width <= NARROW_IN and min(sizes, default=MIN_PT) * PHONE_COLUMN_PX / (72 * width) >= 9.5:
+    smallest = min((t.get_fontsize() for t in _texts(figure)), default=MIN_PT)
+    if width <= NARROW_IN and smallest * PHONE_COLUMN_PX / (72 * width) >= 9.5:
         return False
     specs = [ax.get_subplotspec() for ax in figure.axes]
     grid = specs[0].get_gridspec() if specs and specs[0] is not None else None
@@ -116,11 +116,10 @@ def narrow(figure) -> bool:
         figure.set_size_inches(NARROW_IN, len(panels) * min(height, 3.0) * 0.85 + 0.3)
     elif width > NARROW_IN:
         figure.set_size_inches(NARROW_IN, max(2.4, height * min(1.3, 0.5 + NARROW_IN / width)))
-    for text in figure.findobj(Text):    # at this width a point is about a CSS pixel on a phone
-        if text.get_visible() and text.get_text().strip() and text.get_fontsize() < MIN_PT:
-            text.set_fontsize(MIN_PT)
-    titles = [ax.title for ax in figure.axes] + [figure._suptitle] if figure._suptitle else [ax.title for ax in figure.axes]
-    for title in titles:                 # a long title would widen the drawing past the column
+    for text in _texts(figure):          # at this width a point is about a CSS pixel on a phone
+        text.set_fontsize(max(text.get_fontsize(), MIN_PT))
+    for title in [ax.title for ax in figure.axes] + [t for t in (figure._suptitle,) if t is not None]:
+        # a long title would widen the drawing past the column
         line = int(NARROW_IN * 72 / (0.55 * title.get_fontsize()))
         if "$" not in title.get_text() and len(title.get_text()) > line:
             title.set_text(textwrap.fill(title.get_text(), line))
@@ -131,18 +130,19 @@ def narrow(figure) -> bool:
     return True
 
 
+def _texts(figure) -> list[Text]:
+    """The figure's visible, non-empty texts."""
+    return [t for t in figure.findobj(Text) if t.get_visible() and t.get_text().strip()]
+
+
 def title_of(figure) -> str:
     """The figure's own title: its suptitle, else its first axes title (for the caption)."""
-    if figure._suptitle is not None and figure._suptitle.get_text().strip():
-        return figure._suptitle.get_text().strip()
-    return next((ax.get_title() for ax in figure.axes if ax.get_title()), "")
+    return figure.get_suptitle().strip() or next((ax.get_title() for ax in figure.axes if ax.get_title()), "")
 
 
 def describe(figure) -> str:
     """A text alternative from the chart's own words: titles, axis labels, legend entries."""
-    parts = []
-    if figure._suptitle is not None and figure._suptitle.get_text().strip():
-        parts.append(figure._suptitle.get_text().strip())
+    parts = [figure.get_suptitle().strip()] if figure.get_suptitle().strip() else []
     for ax in figure.axes:
         bits = []
         if ax.get_title():

@@ -18,7 +18,7 @@ import html
 import re
 from collections.abc import Callable
 
-from rwsite.fence import _FENCE
+from rwsite.fence import top_level_lines
 
 PLACEHOLDER = re.compile(r"\{\{\s*(?:(?P<path>[\w./-]+\.py):)?(?P<name>[A-Za-z_]\w*)\s*\}\}")
 _CODE_SPAN = re.compile(r"(`+).*?(?<!`)\1(?!`)")
@@ -57,17 +57,7 @@ def substitute(markdown: str, lookup: Callable[[str | None, str], tuple[str, str
 
 def _prose_lines(markdown: str):
     """(line number, text) of the lines outside fenced code blocks."""
-    open_fence: str | None = None
-    for number, line in enumerate(markdown.split("\n"), start=1):
-        m = _FENCE.match(line)
-        if open_fence is not None:
-            if m and not m["info"].strip() and m["fence"][0] == open_fence[0] and len(m["fence"]) >= len(open_fence):
-                open_fence = None
-            continue
-        if m is not None:
-            open_fence = m["fence"]
-            continue
-        yield number, line
+    return ((number, line) for number, line, opens in top_level_lines(markdown) if opens is None)
 
 
 def _split_code(line: str) -> list[tuple[str, bool]]:

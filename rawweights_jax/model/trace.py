@@ -25,8 +25,6 @@ import jax.numpy as jnp
 from rawweights_jax.model.gpt import GPT
 from rawweights_jax.nn.attention.mask import NEG_INF, Mask, causal_mask
 from rawweights_jax.nn.attention.mha import Attention
-from rawweights_jax.nn.dense import dense
-from rawweights_jax.nn.rope import apply_rope
 
 
 @jax.tree_util.register_dataclass
@@ -50,17 +48,9 @@ class Trace:
 # --8<-- [start:weights]
 def attention_weights(attn: Attention, h_BTD, mask: Mask, rope=None):
     """probs_BNTS of one attention layer reading h_BTD (the normed stream), without a cache."""
-    qkv_BTKJH = dense(h_BTD, attn.wqkv_DKJH[...])
-    if attn.bqkv_KJH is not None:
-        qkv_BTKJH = qkv_BTKJH + attn.bqkv_KJH[...]
-    B, T, K, J, H = qkv_BTKJH.shape
-    q_BTNH = qkv_BTKJH[:, :, :, :J - 2].reshape(B, T, K * (J - 2), H)
-    k_BTKH = qkv_BTKJH[:, :, :, J - 2]
-    if attn.q_norm is not None:
-        q_BTNH, k_BTKH = attn.q_norm(q_BTNH), attn.k_norm(k_BTKH)
-    if rope is not None:
-        q_BTNH, k_BTKH = apply_rope(q_BTNH, rope), apply_rope(k_BTKH, rope)
-    k_BTNH = jnp.repeat(k_BTKH, J - 2, axis=2)       # each key head serves G = N/K query heads
+    q_BTNH, k_BTKH, _ = attn.project(h_BTD, rope)    # the layer's own projections
+    H = q_BTNH.shape[-1]
+    k_BTNH = jnp.repeat(k_BTKH, q_BTNH.shape[2] // k_BTKH.shape[2], axis=2)   # a key head serves G = N/K
     scale = 1.0 / math.sqrt(H) if attn.scale is None else attn.scale
     scores_BNTS = jnp.einsum("btnh,bsnh->bnts", q_BTNH, k_BTNH).astype(jnp.float32) * scale
     return jax.nn.softmax(jnp.where(mask.dense()[:, None], scores_BNTS, NEG_INF), axis=-1)

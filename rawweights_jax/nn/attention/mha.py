@@ -45,7 +45,8 @@ class Attention(nnx.Module):
         self.k_norm = Norm(cfg, H, kind="rmsnorm") if cfg.qk_norm else None
         self.backend, self.scale = runtime.attention, cfg.attn_scale
 
-    def __call__(self, x_BTD, mask: Mask, rope=None, cache_kv=None, end=None):
+    def project(self, x_BTD, rope=None):
+        """Queries, keys and values of x_BTD: q_BTNH, k_BTKH, v_BTKH (normed and rotated)."""
         qkv_BTKJH = dense(x_BTD, self.wqkv_DKJH[...])
         if self.bqkv_KJH is not None:
             qkv_BTKJH = qkv_BTKJH + self.bqkv_KJH[...]
@@ -58,6 +59,10 @@ class Attention(nnx.Module):
         if rope is not None:                 # rotate by position: scores see relative distance
             q_BTNH, k_BTKH = apply_rope(q_BTNH, rope), apply_rope(k_BTKH, rope)
         # --8<-- [end:qk]
+        return q_BTNH, k_BTKH, v_BTKH
+
+    def __call__(self, x_BTD, mask: Mask, rope=None, cache_kv=None, end=None):
+        q_BTNH, k_BTKH, v_BTKH = self.project(x_BTD, rope)
         if cache_kv is None:                 # training / full recompute: keys are the inputs
             k_BSKH, v_BSKH = k_BTKH, v_BTKH
         elif self.local:                     # ring of W slots: old window + new tokens, then write
