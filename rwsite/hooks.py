@@ -36,7 +36,7 @@ from pathlib import Path
 from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File
 
-from rwsite import fence, mathfont, mathml, prose, repo, report
+from rwsite import fold, fence, mathfont, mathml, prose, repo, report
 from rwsite.cache import digest, files_digest
 from rwsite.executor import Executor
 
@@ -191,6 +191,8 @@ def on_page_content(html, page, config, files):
         build.errors.append(f"{where}: {exc}")
     if getattr(page, "nb_url", None):
         html = _REMOTE_SCRIPT.sub("", html)  # nbconvert's MathJax tag: math is MathML here
+    elif not page.file.src_uri.startswith("reference/"):  # the API pages show whole sources
+        html = fold.fold(html)
     for tag in _LOADS.finditer(html):
         if not _HARMLESS_LINK.match(tag[0]):
             build.errors.append(f"{where}: the page would load {tag[1]}; "
@@ -215,7 +217,18 @@ def on_page_context(context, page, config, nav):
     return context
 
 
+# Material's search overlay is a role="dialog" without a name (axe `aria-dialog-name`): screen
+# readers announce "dialog" and nothing else. Named here rather than by overriding the partial.
+_SEARCH_DIALOG = '<div class="md-search" data-md-component="search" role="dialog">'
+_NAMED_SEARCH_DIALOG = ('<div class="md-search" data-md-component="search" role="dialog" '
+                        'aria-label="Search the site">')
+
+
 def on_post_page(output, page, config):
+    if _SEARCH_DIALOG not in output:
+        raise PluginError(f"{page.file.src_uri}: Material's search dialog markup changed; "
+                          "update _SEARCH_DIALOG in rwsite/hooks.py so it keeps its name")
+    output = output.replace(_SEARCH_DIALOG, _NAMED_SEARCH_DIALOG, 1)
     if getattr(page, "nb_url", None):
         import jupytext  # mkdocs-jupyter depends on it
 

@@ -226,3 +226,66 @@ def test_search_lists_articles_before_the_api_pages(server, browser, term):
         assert "/reference/" not in first, f"searching {term!r} lists {first} first"
     finally:
         page.close()
+
+
+def _contrast(fg: str, bg: str) -> float:
+    """WCAG contrast ratio of two computed `rgb(...)`/`rgba(...)` colours (fg blended on bg)."""
+    def channels(css):
+        return [float(c) for c in css[css.index("(") + 1:-1].split(",")]
+    f, b = channels(fg), channels(bg)[:3]
+    alpha = f[3] if len(f) > 3 else 1.0
+    f = [alpha * x + (1 - alpha) * y for x, y in zip(f[:3], b)]
+
+    def lum(rgb):
+        lin = [(c / 255 / 12.92) if c / 255 <= 0.03928 else ((c / 255 + 0.055) / 1.055) ** 2.4 for c in rgb]
+        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+    hi, lo = sorted((lum(f), lum(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_what_lighthouse_found_stays_fixed(server, browser, scheme):
+    """The three accessibility failures Lighthouse reported (benchmarks/lighthouse_site.py):
+    the search dialog has a name, code comments and operators reach 4.5:1 on the code
+    background, and links inside running text are underlined."""
+    site, base = server
+    context = browser.new_context(color_scheme=scheme, viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(f"{base}/architecture/zoo/", wait_until="load")
+    assert page.locator(".md-search[role=dialog]").get_attribute("aria-label")
+    ratios = page.evaluate("""() => {
+        const bg = getComputedStyle(document.querySelector('.highlight code')).backgroundColor;
+        return [...document.querySelectorAll('.highlight .c1, .highlight .sd, .highlight .o, .highlight .p')]
+            .slice(0, 200).map(el => [el.className, getComputedStyle(el).color, bg]);
+    }""")
+    assert ratios, "no code comments or operators found on the zoo page"
+    worst = min((_contrast(fg, bg), cls) for cls, fg, bg in ratios)
+    assert worst[0] >= 4.5, f"{scheme}: code token .{worst[1]} has contrast {worst[0]:.2f}:1"
+    links = page.evaluate("""() => [...document.querySelectorAll('article p a:not(.headerlink), article li a')]
+        .map(a => getComputedStyle(a).textDecorationLine)""")
+    assert links and all("underline" in d for d in links), f"links not underlined: {set(links)}"
+    context.close()
+
+
+def test_a_long_code_block_opens_and_closes(server, browser):
+    """A folded block (rwsite/fold.py) shows its first lines, opens fully from the keyboard,
+    and prints whole."""
+    site, base = server
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(f"{base}/architecture/zoo/", wait_until="load")
+    fold = page.locator(".rw-fold").first
+    code = fold.locator("code")
+    closed = code.bounding_box()["height"]
+    full = code.evaluate("el => el.scrollHeight")
+    assert closed < full * 0.6, f"folded block is {closed} px of {full}"
+    assert "Show all" in fold.locator(".rw-fold__switch").inner_text()
+    fold.locator(".rw-fold__toggle").focus()
+    page.keyboard.press("Space")
+    assert code.bounding_box()["height"] >= full - 2
+    assert "first 15 lines" in fold.locator(".rw-fold__switch").inner_text()
+    page.keyboard.press("Space")
+    assert abs(code.bounding_box()["height"] - closed) < 2
+    page.emulate_media(media="print")   # print styles set other sizes: nothing may stay hidden
+    hidden = code.evaluate("el => el.scrollHeight - el.clientHeight")
+    assert hidden <= 1, f"printed, the folded block still hides {hidden} px"
+    page.close()

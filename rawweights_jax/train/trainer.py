@@ -145,6 +145,7 @@ class Trainer:
                              out_specs=(P(), P(), P()), check_vma=False)(
             params, x_ABT, y_ABT, dropout_keys_A)
 
+    # --8<-- [start:one_step]
     def _one_step(self, data_Z, state: TrainState, _):
         cfg, recipe = self.cfg, self.recipe
         key = jax.random.fold_in(jax.random.wrap_key_data(state.key), state.step)
@@ -164,6 +165,7 @@ class Trainer:
         metrics = {"loss": losses.mean(), "grad_norm": optax.tree.norm(grads),
                    "lr": learning_rate(recipe, state.step)}
         return TrainState(params, opt_state, state.step + 1, state.key), metrics
+    # --8<-- [end:one_step]
 
     def nudge_router_bias(self, params, load_LE):
         """Raise each underloaded expert's choice bias by router_bias_rate, lower overloaded ones."""
