@@ -8,6 +8,7 @@ line with exit status 2.
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 from rawweights_jax.analysis.inspector import run as inspect_configs
@@ -15,11 +16,13 @@ from rawweights_jax.bench.arch import bench_arch
 from rawweights_jax.bench.attention import bench_attention
 from rawweights_jax.bench.decode import bench_decode
 from rawweights_jax.bench.moe import bench_moe
+from rawweights_jax.bench.speculative import bench_speculative
 from rawweights_jax.bench.train import bench_train
 from rawweights_jax.ckpt.checkpoint import LATEST, CheckpointError, load_model
 from rawweights_jax.config import Runtime, preset
 from rawweights_jax.data.shakespeare import DataError, load_shakespeare
 from rawweights_jax.inference.generate import generate
+from rawweights_jax.inference.speculative import speculative_generate
 from rawweights_jax.parallel.mesh import MODEL, device_mesh
 from rawweights_jax.parallel.sharding import shard_model
 from rawweights_jax.train.loop import train
@@ -27,13 +30,13 @@ from rawweights_jax.train.loop import train
 ERRORS = (ValueError, DataError, CheckpointError, OSError)
 
 
-def lengths(text: str) -> list[int]:
+def lengths(text: str, flag: str = "--lengths") -> list[int]:
     try:
         values = [int(x) for x in text.split(",") if x.strip()]
     except ValueError:
-        raise ValueError(f"--lengths {text!r}: expected comma-separated integers") from None
+        raise ValueError(f"{flag} {text!r}: expected comma-separated integers") from None
     if not values or min(values) < 1:
-        raise ValueError(f"--lengths {text!r}: expected positive integers")
+        raise ValueError(f"{flag} {text!r}: expected positive integers")
     return values
 
 
@@ -60,10 +63,15 @@ def train_command(args) -> None:
 
 
 def generate_command(args) -> None:
+    if (args.draft_ckpt is None) != (args.speculate is None):
+        raise ValueError("--draft-ckpt and --speculate go together: a draft model and the "
+                         "number of tokens it proposes per round")
     mesh = device_mesh(MODEL)            # tensor parallel: each weight split over the cores
     model, tokenizer, _, _ = load_model(args.ckpt)
     shard_model(model, mesh)
     prompts = [tokenizer.encode(p) for p in args.prompt]
+    if args.speculate is not None:
+        return _speculative_command(args, model, tokenizer, prompts)
     outs = generate(model, prompts, args.max_new_tokens, temperature=args.temperature,
                     top_k=args.top_k, top_p=args.top_p, seed=args.seed, use_cache=not args.no_cache,
                     vocab=tokenizer.vocab_size, mesh=mesh)
@@ -71,6 +79,26 @@ def generate_command(args) -> None:
         if len(outs) > 1:
             print(f"--- sample {i + 1} ---")
         print(prompt + tokenizer.decode(out))
+
+
+def _speculative_command(args, target, tokenizer, prompts) -> None:
+    if args.no_cache:
+        raise ValueError("--no-cache and --speculate exclude each other: speculation rolls the cache back")
+    draft, draft_tokenizer, _, _ = load_model(args.draft_ckpt)
+    if draft_tokenizer.vocab_size != tokenizer.vocab_size or any(
+            draft_tokenizer.decode([i]) != tokenizer.decode([i]) for i in range(tokenizer.vocab_size)):
+        raise ValueError(f"{args.draft_ckpt}: the draft's tokenizer differs from the target's "
+                         "(both must read the same characters with the same ids)")
+    for i, (prompt, tokens) in enumerate(zip(args.prompt, prompts)):
+        result = speculative_generate(target, draft, tokens, args.max_new_tokens, k=args.speculate,
+                                      temperature=args.temperature, top_k=args.top_k,
+                                      top_p=args.top_p, seed=args.seed, vocab=tokenizer.vocab_size)
+        if len(prompts) > 1:
+            print(f"--- sample {i + 1} ---")
+        print(prompt + tokenizer.decode(result.tokens))
+        print(f"[speculative: {result.accepted} of {result.proposed} drafted tokens accepted "
+              f"({result.acceptance_rate:.0%}), {result.rounds} target passes for "
+              f"{len(result.tokens)} tokens]", file=sys.stderr)
 
 
 def bench_command(args) -> None:
@@ -82,8 +110,11 @@ def bench_command(args) -> None:
                               mesh=device_mesh(MODEL))
     elif args.bench == "arch":
         result = bench_arch(iters=args.iters, quiet=args.json, mesh=mesh)
+    elif args.bench == "speculative":
+        result = bench_speculative(lengths(args.ks, "--ks"), args.new_tokens, args.target_ckpt, args.draft_ckpt,
+                                   args.out, args.target_iters, quiet=args.json)
     elif args.bench == "moe":
-        result = bench_moe(lengths(args.tokens), quiet=args.json)
+        result = bench_moe(lengths(args.tokens, "--tokens"), quiet=args.json)
     else:
         backends = [b.strip() for b in args.backends.split(",") if b.strip()]
         result = bench_attention(lengths(args.lengths), backends, quiet=args.json)

@@ -66,6 +66,9 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--top-p", type=float, help="sample among the likeliest tokens holding mass p")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-cache", action="store_true", help="recompute every step (slow; to compare)")
+    p.add_argument("--draft-ckpt", type=Path, help="a smaller model with the same tokenizer, for --speculate")
+    p.add_argument("--speculate", type=_positive_int, metavar="K",
+                   help="speculative decoding: the draft proposes K tokens, the target checks them at once")
 
     p = sub.add_parser("bench", help="measure training, decoding or attention speed")
     bench = p.add_subparsers(dest="bench", required=True, parser_class=_Parser)
@@ -77,6 +80,16 @@ def _build_parser() -> argparse.ArgumentParser:
     b = bench.add_parser("decode", help="tokens/s with and without the KV cache")
     b.add_argument("--preset", default="shakespeare-char", choices=sorted(PRESETS), metavar="NAME")
     b.add_argument("--lengths", default="64,128,255", help="generated lengths (comma-separated)")
+    b.add_argument("--json", action="store_true", help="print one JSON object")
+    b = bench.add_parser("speculative", help="speculative decoding: speed-up and acceptance against k")
+    b.add_argument("--ks", default="1,2,3,4,6", help="tokens drafted per round (comma-separated)")
+    b.add_argument("--new-tokens", type=_positive_int, default=200, help="tokens per prompt (200)")
+    b.add_argument("--target-ckpt", type=Path, help="the target (default: train one into --out)")
+    b.add_argument("--draft-ckpt", type=Path, help="the draft (default: train one into --out)")
+    b.add_argument("--out", type=Path, default=Path("out/bench-speculative"),
+                   help="where trained models are kept and reused (out/bench-speculative)")
+    b.add_argument("--target-iters", type=_positive_int, default=1500,
+                   help="training steps of a target trained here (1500)")
     b.add_argument("--json", action="store_true", help="print one JSON object")
     p = sub.add_parser("inspect", help="parameters, KV cache, FLOPs and memory of model configs")
     p.add_argument("configs", nargs="+", metavar="CONFIG",

@@ -33,7 +33,12 @@ def sample_logits(logits_BV, key, s: Sampling):
     logits_BV = logits_BV[:, :s.vocab]
     if s.temperature == 0:
         return jnp.argmax(logits_BV, axis=-1).astype(jnp.int32)
-    logits_BV = logits_BV.astype(jnp.float32) / s.temperature
+    return jax.random.categorical(key, filtered_logits(logits_BV, s), axis=-1).astype(jnp.int32)
+
+
+def filtered_logits(logits_BV, s: Sampling):
+    """Logits divided by the temperature, those top-k and top-p drop set to -inf."""
+    logits_BV = logits_BV[:, :s.vocab].astype(jnp.float32) / s.temperature
     if s.top_k is not None and s.top_k < logits_BV.shape[-1]:
         kth_B1 = jax.lax.top_k(logits_BV, s.top_k)[0][:, -1:]
         logits_BV = jnp.where(logits_BV < kth_B1, -jnp.inf, logits_BV)
@@ -44,5 +49,14 @@ def sample_logits(logits_BV, key, s: Sampling):
         n_keep_B1 = jnp.sum(cum_BV - jax.nn.softmax(sorted_BV, axis=-1) < s.top_p, -1, keepdims=True)
         cutoff_B1 = jnp.take_along_axis(sorted_BV, n_keep_B1 - 1, axis=-1)
         logits_BV = jnp.where(logits_BV < cutoff_B1, -jnp.inf, logits_BV)
-    return jax.random.categorical(key, logits_BV, axis=-1).astype(jnp.int32)
+    return logits_BV
 # --8<-- [end:sample]
+
+
+def probabilities(logits_BV, s: Sampling):
+    """The distribution `sample_logits` draws from, [B, V'] (V' = s.vocab or V); one-hot on the
+    top token at temperature 0."""
+    logits_BV = logits_BV[:, :s.vocab]
+    if s.temperature == 0:
+        return jax.nn.one_hot(jnp.argmax(logits_BV, axis=-1), logits_BV.shape[-1], dtype=jnp.float32)
+    return jax.nn.softmax(filtered_logits(logits_BV, s), axis=-1)

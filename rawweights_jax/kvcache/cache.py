@@ -61,6 +61,23 @@ class KVCache(NamedTuple):
                    jnp.zeros((batch,), jnp.int32), jnp.zeros((), jnp.int32))
 # --8<-- [end:kvcache]
 
+    def rollback(self, n) -> KVCache:
+        """Forget the last `n` tokens written (a traced int32 is fine): their slots get the EMPTY
+        position, so no query attends to them, and the next write lands where they were.
+
+        Speculative decoding (inference/speculative.py) feeds drafted tokens and takes back the
+        rejected ones. A sliding-window layer's ring has overwritten its oldest slots by then,
+        so a cache with ring slots cannot roll back. One row: `n` applies to every row alike.
+        """
+        if self.ring_pos_BW.shape[1]:
+            raise ValueError("cannot roll back a cache with sliding-window (ring) layers: the "
+                             "tokens the ring overwrote are gone")
+        end = self.end - n
+        slot_S = jnp.arange(self.pos_BS.shape[1])
+        forget_S = (slot_S >= end) & (slot_S < self.end)
+        return self._replace(pos_BS=jnp.where(forget_S[None], EMPTY, self.pos_BS),
+                             length_B=self.length_B - n, end=end)
+
 
 def ring_slots(cfg: ModelConfig, slots: int) -> int:
     """Slots of a local layer's ring: its window (0 without local layers), at most `slots`."""
