@@ -166,11 +166,10 @@ def caption_html(src: str) -> str:
     """The fence body as inline HTML (one paragraph of Markdown)."""
     import markdown
 
-    text = " ".join(src.split())
-    rendered = markdown.markdown(text, extensions=["pymdownx.inlinehilite"]).strip()
+    rendered = markdown.markdown(src.strip(), extensions=["pymdownx.inlinehilite"]).strip()
     if not (rendered.startswith("<p>") and rendered.endswith("</p>")) or rendered.count("<p>") != 1:
         raise DiagramError("the caption must be one paragraph of inline Markdown")
-    return rendered[3:-4]
+    return " ".join(rendered[3:-4].split())
 
 
 def figure(svg_path: Path, caption_src: str) -> str:
