@@ -1,8 +1,9 @@
 """Conceptual diagrams (rwsite/diagrams.py): the rules every SVG keeps, the fence that inlines
 them, and the promise that every Architecture article has at least one, named and captioned.
 
-The browser tests (test_site_browser.py) measure the same drawings in Chromium: their text at
-390 pixels, their ink in both palettes.
+The built pages are checked in test_site_build.py (a diagram on every Architecture page), and
+the browser tests (test_site_browser.py) measure the drawings in Chromium: their text at 390
+pixels, their ink in both palettes.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from _site_support import REPO, SITE_BUILD_TIMEOUT_S
+from _site_support import REPO
 from rwsite import diagrams
 from rwsite.fence import top_level_lines
 
@@ -156,21 +157,3 @@ def test_a_broken_diagram_fails_the_build_naming_the_page(tmp_path):
     assert "diagram diagrams/box.svg: box.svg: the text 'attention' has no font-size" in proc.stdout + proc.stderr
     assert "[in docs/part/page.md]" in proc.stdout + proc.stderr
 
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    from _site_support import built_site
-
-    return built_site(tmp_path_factory.mktemp("site")).directory
-
-
-@pytest.mark.timeout(SITE_BUILD_TIMEOUT_S + 300)
-@pytest.mark.parametrize("page", ARTICLES, ids=lambda p: p.stem)
-def test_every_architecture_page_shows_a_named_captioned_diagram(site, page):
-    html = (site / "architecture" / page.stem / "index.html").read_text(encoding="utf-8")
-    figures = re.findall(r'<figure class="rw-figure rw-diagram">(<svg [^>]*>).*?<figcaption>(.*?)</figcaption>',
-                         html, re.S)
-    assert figures, f"architecture/{page.stem}: no diagram on the built page"
-    for svg, caption in figures:
-        assert 'role="img"' in svg and re.search(r'aria-label="[^"]{20,}"', svg), svg
-        assert len(re.sub(r"<[^>]+>", "", caption).split()) >= 12, caption
