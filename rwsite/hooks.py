@@ -2,7 +2,8 @@
 
 The order of a build, and what each hook adds to it:
 
-1. `on_config`: register the ```` ```snippet ```` fence with pymdownx.superfences, create the
+1. `on_config`: register the ```` ```snippet ```` and ```` ```diagram ```` fences (the second,
+   `rwsite.diagrams`, inlines a hand-drawn SVG with its caption) with pymdownx.superfences, create the
    build's `Executor`, and key mkdocs-jupyter's notebook cache by the library modules the
    notebooks reach and the package versions (its own key covers only the notebook file).
 2. `on_files`: the pre-pass. Scan every Markdown page for snippet fences, load cached outcomes,
@@ -36,7 +37,7 @@ from pathlib import Path
 from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File
 
-from rwsite import fold, fence, mathfont, mathml, prose, repo, report
+from rwsite import diagrams, fence, fold, mathfont, mathml, prose, repo, report
 from rwsite.cache import digest, files_digest
 from rwsite.executor import Executor
 
@@ -65,8 +66,10 @@ def on_config(config):
     if "pymdownx.superfences" not in config.markdown_extensions:
         raise PluginError("rwsite: the snippet fence needs pymdownx.superfences in markdown_extensions")
     fences = config.mdx_configs.setdefault("pymdownx.superfences", {}).setdefault("custom_fences", [])
-    fences[:] = [f for f in fences if f.get("name") != "snippet"]
+    fences[:] = [f for f in fences if f.get("name") not in ("snippet", "diagram")]
     fences.append({"name": "snippet", "class": "rw-snippet", "validator": fence.validate, "format": fence.render})
+    fences.append({"name": "diagram", "class": "rw-diagram", "validator": diagrams.validate,
+                   "format": diagrams.render})
 
     root = Path(config.config_file_path).resolve().parent
     site_dir = Path(config.site_dir).resolve()

@@ -83,7 +83,7 @@ def test_every_page_loads_cleanly(server, browser, scheme):
     for url in page_urls(site, base):
         response = page.goto(url, wait_until="load")
         assert response is not None and response.ok, f"{url}: HTTP {response and response.status}"
-        for svg in page.locator(".rw-figure svg.rw-wide").all():   # the narrow drawing is for phones
+        for svg in page.locator(".rw-figure svg:not(.rw-narrow)").all():   # the narrow one is for phones
             svg.scroll_into_view_if_needed()
             assert svg.is_visible(), f"{url}: a figure is not visible"
             box = svg.bounding_box()
@@ -97,14 +97,32 @@ def test_every_page_loads_cleanly(server, browser, scheme):
     assert figures >= 1, "no figure was found on any page"
 
 
+TEXT_CHECK = """el => {
+  // Drawings with real <text> (the diagrams of rwsite/diagrams.py): each one's size as shown,
+  // its font size times the scale of its own transform, and whether it lies inside its drawing.
+  const found = [];
+  for (const svg of el.querySelectorAll('svg')) {
+    if (getComputedStyle(svg).display === 'none') continue;
+    const box = svg.getBoundingClientRect();
+    for (const t of svg.querySelectorAll('text')) {
+      const m = t.getScreenCTM(), r = t.getBoundingClientRect();
+      found.push({text: t.textContent.trim(), px: parseFloat(getComputedStyle(t).fontSize) * Math.hypot(m.a, m.b),
+                  inside: r.left >= box.left - 1 && r.right <= box.right + 1 && r.top >= box.top - 1 && r.bottom <= box.bottom + 1});
+    }
+  }
+  return found;
+}"""
+
+
 def test_every_page_reads_on_a_phone(server, browser):
     """At 390 CSS pixels: no figure text under 9 pixels (computed from each drawing's smallest
-    font, `data-font-pt`, and the scale it is shown at), nothing wider than the page outside a
-    scroll box of its own, no console error."""
+    font, `data-font-pt`, and the scale it is shown at; and, for drawings with real text, the
+    diagrams, measured on every text, which must also lie inside its drawing), nothing wider
+    than the page outside a scroll box of its own, no console error."""
     site, base = server
     context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=1)
     page = context.new_page()
-    problems, measured = [], 0
+    problems, measured, texts = [], 0, 0
     page.on("console", lambda msg: msg.type == "error" and problems.append(f"{page.url}: console: {msg.text}"))
     for url in page_urls(site, base):
         page.goto(url, wait_until="load")
@@ -123,8 +141,15 @@ def test_every_page_reads_on_a_phone(server, browser):
             measured += 1
             if px < 9:
                 problems.append(f"{url}: a figure's smallest text is {px:.1f} CSS px")
+            for text in figure.evaluate(TEXT_CHECK):
+                texts += 1
+                if text["px"] < 9:
+                    problems.append(f"{url}: the figure text {text['text']!r} is {text['px']:.1f} CSS px")
+                if not text["inside"]:
+                    problems.append(f"{url}: the figure text {text['text']!r} is cut off by its drawing's edge")
     context.close()
     assert measured > 10, "too few figures measured"
+    assert texts > 100, f"only {texts} text elements measured in the diagrams"
     assert not problems, "\n".join(problems)
 
 

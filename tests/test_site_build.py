@@ -187,6 +187,26 @@ def test_the_architecture_index_lists_every_architecture_article(site):
     assert len(articles) >= 8 and not missing, f"architecture/index.md does not link to {missing}"
 
 
+def test_every_architecture_page_shows_a_named_captioned_diagram(site):
+    """At least one conceptual diagram (rwsite/diagrams.py) per article, with an accessible
+    name and a caption of its own."""
+    problems = []
+    for page in sorted((REPO / "docs" / "architecture").glob("*.md")):
+        if page.stem == "index":
+            continue
+        html = (site.directory / "architecture" / page.stem / "index.html").read_text(encoding="utf-8")
+        figures = re.findall(r'<figure class="rw-figure rw-diagram">(<svg [^>]*>).*?<figcaption>(.*?)</figcaption>',
+                             html, re.S)
+        if not figures:
+            problems.append(f"architecture/{page.stem}: no diagram")
+        for svg, caption in figures:
+            if 'role="img"' not in svg or not re.search(r'aria-label="[^"]{20,}"', svg):
+                problems.append(f"architecture/{page.stem}: a diagram without an accessible name: {svg[:120]}")
+            if len(re.sub(r"<[^>]+>", "", caption).split()) < 12:
+                problems.append(f"architecture/{page.stem}: a diagram's caption is too short: {caption!r}")
+    assert not problems, "\n".join(problems)
+
+
 def test_home_links_every_section(site):
     home = linked_pages(site.directory, site.directory / "index.html")
     missing = []
