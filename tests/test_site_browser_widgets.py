@@ -118,10 +118,11 @@ def check_temperature_widget(page):
     cold = softmax(np.asarray(logits) / 0.01)
     check_ballot(widget, cold, "T = 0.01")
     assert cold[top] > 0.999 and drawn_ballot(widget)[top][1] == "1.00", "at T -> 0 the favourite takes it all"
-    page.keyboard.press("ArrowRight")             # one step up: log10 T = -1.99
-    check_ballot(widget, softmax(np.asarray(logits) / 10 ** -1.99), "T = 10^-1.99")
+    page.keyboard.press("ArrowRight")             # one step up: log10 T = -1.99, shown as 0.010
+    assert temperature.get_attribute("aria-valuetext") == f"Temperature {10 ** -1.99:.3f}"
+    check_ballot(widget, softmax(np.asarray(logits) / round(10 ** -1.99, 3)), "T = 10^-1.99")
 
-    temperature.fill(str(math.log10(2)))
+    temperature.fill("0.3")                       # log10 T: the T shown is the T used
     assert temperature.get_attribute("aria-valuetext") == "Temperature 2.00"
     hot = softmax(np.asarray(logits) / 2)
     check_ballot(widget, hot, "T = 2")
@@ -173,10 +174,22 @@ def check_rope_widget(page):
     i = width // 2 - 1
     theta_i = 500_000 ** (-2 * i / width)
     readout = widget.locator(".rw-readout").text_content()
-    assert f"pair {i} turns {theta_i:.2g} radians per position" in readout, readout
+    assert drawn("theta")[i] == pytest.approx(theta_i, rel=1e-12)
+    assert f"pair {i} turns 3.0 × 10⁻⁶ radians per position" in readout, readout
     assert f"a full turn every {round(2 * math.pi / theta_i):,} positions" in readout, readout
-    points = widget.locator("polyline.rw-line-pair").get_attribute("points").split()
-    assert len(points) == 128
+    assert drawn("pair") == pytest.approx(np.cos(np.arange(128) * theta_i), abs=1e-6)
+    pair.fill("5")
+    assert drawn("pair") == pytest.approx(np.cos(np.arange(128) * 500_000 ** (-10 / width)), abs=1e-6)
+    for line in ("head", "pair"):
+        points = widget.locator(f"polyline.rw-line-{line}").get_attribute("points").split()
+        assert len(points) == 128, f"the {line} line has {len(points)} points"
+
+
+def shown_number(text: str) -> float:
+    """The number a tip shows: 0.412, or 2.82 × 10⁻⁶."""
+    mantissa, _, power = text.partition(" × 10")
+    digits = power.translate(str.maketrans("⁻⁰¹²³⁴⁵⁶⁷⁸⁹", "-0123456789"))
+    return float(mantissa) * 10 ** int(digits or 0)
 
 
 def viridis(value: float) -> np.ndarray:
@@ -216,7 +229,7 @@ def check_attention_hover(page):
         assert float(tip.get_attribute("data-value")) == values[r, c]
         text = tip.text_content()
         assert f"({r})" in text and f"({c})" in text and data["rows"][r] in text
-        assert tip.get_attribute("data-value") in text
+        assert shown_number(tip.locator(".rw-tip-value").text_content()) == pytest.approx(values[r, c], rel=1e-9)
         # The pixel under the pointer has the colour of the value the tip shows (0..1, viridis).
         shot = page.screenshot(clip={"x": x - 1, "y": y - 1, "width": 3, "height": 3})
         pixel = np.asarray(Image.open(io.BytesIO(shot)).convert("RGB"), float)[1, 1]
@@ -247,9 +260,9 @@ def check_influence_hover(page):
     tip = page.locator(".rw-tip").filter(visible=True)
     for r, c in [(rows - 1, 0), (10, 3), (3, 10)]:
         page.mouse.move(box["x"] + (c + 0.5) * box["width"] / cols, box["y"] + (r + 0.5) * box["height"] / rows)
-        value, shown = data["values"][r][c], tip.get_attribute("data-value")
-        assert shown == "" if value is None else float(shown) == value
-        assert (data["blank"] if value is None else shown) in tip.text_content()
+        value, shown = data["values"][r][c], tip.locator(".rw-tip-value").text_content()
+        assert tip.get_attribute("data-value") == "" if value is None else float(tip.get_attribute("data-value")) == value
+        assert shown == data["blank"] if value is None else shown_number(shown) == pytest.approx(value, rel=1e-9)
     assert data["values"][3][10] is None, "an edit in a guess's future moved it"
 
 

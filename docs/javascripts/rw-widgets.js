@@ -7,7 +7,7 @@
  *   the trained student's ballot ({labels, logits}) re-drawn as the temperature, top-k and
  *   top-p sliders move (the math is RawWeights.sampling, rw-sampling.js);
  * - rope: data-rw-widget="rope", a head's query and key ({q, k, width, base}) and its score
- *   against distance at any base, with one pair's share of it;
+ *   against distance at any base, with how far one pair has turned, cos(d theta_i);
  * - heatmap: set on a figure's <image> by the build (rwsite/fence.py); the cell under the pointer (or the keyboard
  *   cursor) shows its row, its column and its value.
  *
@@ -86,7 +86,7 @@
     box.append(controls);
     // The temperature slider moves log10(T), so 0.01 to 10 each get room; 0 is the greedy limit.
     const temperature = slider(controls, "Temperature", {
-      min: -2, max: 1, step: 0.01, value: 0, format: (x) => fmtT(Math.pow(10, x)),
+      min: -2, max: 1, step: 0.01, value: 0, format: (x) => fmtT(temperatureAt(x)),
     });
     const topK = slider(controls, "Top-k", {
       min: 1, max: n, step: 1, value: n, format: (k) => (k >= n ? "off (all " + n + ")" : String(k)),
@@ -122,7 +122,7 @@
     }
 
     function update() {
-      const T = Math.pow(10, Number(temperature.value));
+      const T = temperatureAt(Number(temperature.value));
       const k = Number(topK.value), pCut = Number(topP.value);
       const p = sampling.probabilities(ballot.logits, { temperature: T, topK: k >= n ? null : k,
                                                        topP: pCut >= 1 ? null : pCut });
@@ -148,6 +148,11 @@
 
   function fmtT(T) {
     return T < 0.1 ? T.toFixed(3) : T.toFixed(2);
+  }
+
+  /** The temperature at slider position x (log10 T), rounded as shown: the shown T is the T used. */
+  function temperatureAt(x) {
+    return Number(fmtT(Math.pow(10, x)));
   }
 
   // ---- rope: a head's score against distance, at any base ------------------------------------
@@ -178,82 +183,124 @@
 
   const DISTANCES = Array.from({ length: 128 }, (_, d) => d);
 
+  /** An SVG line chart against distance 0..127, with a fixed vertical range [-ymax, ymax]:
+   * moving a slider never rescales it. Returns the <svg> and its line. */
+  function distanceChart(ymax, lineClass, width) {
+    // As wide in units as on screen (within reason): text of 12 units reads as 12 pixels.
+    const W = Math.max(300, Math.min(560, width || 400)), H = 166, left = 40, right = 16, top = 8, bottom = 38;
+    const svg = svgEl("svg", { viewBox: "0 0 " + W + " " + H, class: "rw-chart", role: "img" });
+    const x = (d) => left + (W - left - right) * d / (DISTANCES.length - 1);
+    const y = (s) => top + (H - top - bottom) * (ymax - s) / (2 * ymax);
+    svg.append(svgEl("line", { x1: left, x2: W - right, y1: y(0), y2: y(0), class: "rw-axis" }));
+    svg.append(svgEl("line", { x1: left, x2: left, y1: top, y2: H - bottom, class: "rw-axis" }));
+    const text = (content, attributes) => {
+      const t = svgEl("text", attributes);
+      t.textContent = content;
+      svg.append(t);
+    };
+    for (const d of [0, 32, 64, 96, 127]) text(String(d), { x: x(d), y: H - bottom + 15, "text-anchor": "middle" });
+    for (const s of [-ymax, 0, ymax]) {
+      text(s === 0 ? "0" : (s > 0 ? "+" : "\u2212") + fmtTick(Math.abs(s)), { x: left - 5, y: y(s) + 4, "text-anchor": "end" });
+    }
+    text("distance d between query and key", { x: (left + W - right) / 2, y: H - 5, "text-anchor": "middle" });
+    const line = svgEl("polyline", { class: "rw-line " + lineClass });
+    svg.append(line);
+    const draw = (values) => line.setAttribute("points",
+      values.map((s, d) => x(d).toFixed(1) + "," + y(s).toFixed(1)).join(" "));
+    return { svg, draw };
+  }
+
+  function fmtTick(v) {
+    return Number.isInteger(v) ? String(v) : v.toFixed(1);
+  }
+
   function ropeWidget(box, head) {
     box.classList.add("rw-rope");
-    box.append(el("p", { class: "rw-widget-title",
-      text: "Try it: the head above at another base, and one pair's share of its score" }));
+    box.append(el("p", { class: "rw-widget-title", text: "Try it: the head above at another base" }));
     const controls = el("div", { class: "rw-controls" });
     box.append(controls);
     const base = slider(controls, "Base b", {
-      min: 2, max: 6, step: 0.05, value: Math.log10(head.base), format: (x) => fmtBase(Math.pow(10, x)),
+      min: 2, max: 6, step: 0.05, value: Math.log10(head.base), format: (x) => fmtBase(baseAt(x)),
     });
     const pair = slider(controls, "Pair i", {
-      min: 0, max: head.width / 2 - 1, step: 1, value: 0, format: (i) => i + " of 0–" + (head.width / 2 - 1),
+      min: 0, max: head.width / 2 - 1, step: 1, value: 0, format: (i) => i + " of 0\u2013" + (head.width / 2 - 1),
     });
-    const W = 400, H = 210, left = 40, right = 16, top = 10, bottom = 36;
-    const chart = svgEl("svg", { viewBox: "0 0 " + W + " " + H, class: "rw-chart", role: "img" });
-    const x = (d) => left + (W - left - right) * d / (DISTANCES.length - 1);
-    // One fixed vertical scale for every setting, so that moving a slider never rescales.
+    // One vertical range for every base, so that the curve moves and the axes stay.
     let ymax = 0;
     for (const b of [1e2, 1e3, 1e4, 1e5, 1e6]) {
-      const th = ropeFrequencies(b, head.width);
-      for (const s of ropeScores(head.q, head.k, th, DISTANCES)) ymax = Math.max(ymax, Math.abs(s));
+      for (const s of ropeScores(head.q, head.k, ropeFrequencies(b, head.width), DISTANCES)) {
+        ymax = Math.max(ymax, Math.abs(s));
+      }
     }
-    ymax = Math.ceil(ymax * 1.05 * 2) / 2;
-    const y = (s) => top + (H - top - bottom) * (ymax - s) / (2 * ymax);
-    chart.append(svgEl("line", { x1: left, x2: W - right, y1: y(0), y2: y(0), class: "rw-axis" }));
-    chart.append(svgEl("line", { x1: left, x2: left, y1: top, y2: H - bottom, class: "rw-axis" }));
-    for (const d of [0, 32, 64, 96, 127]) {
-      const t = svgEl("text", { x: x(d), y: H - bottom + 14, "text-anchor": "middle" });
-      t.textContent = String(d);
-      chart.append(t);
-    }
-    for (const s of [-ymax, 0, ymax]) {
-      const t = svgEl("text", { x: left - 4, y: y(s) + 4, "text-anchor": "end" });
-      t.textContent = s === 0 ? "0" : (s > 0 ? "+" : "−") + Math.abs(s).toFixed(1);
-      chart.append(t);
-    }
-    const label = svgEl("text", { x: (left + W - right) / 2, y: H - 3, "text-anchor": "middle" });
-    label.textContent = "distance d between query and key";
-    chart.append(label);
-    const whole = svgEl("polyline", { class: "rw-line rw-line-head" });
-    const one = svgEl("polyline", { class: "rw-line rw-line-pair" });
-    chart.append(whole, one);
-    const legend = el("p", { class: "rw-legend" }, [
-      el("span", { class: "rw-key rw-key-head" }), " score of the whole head ",
-      el("span", { class: "rw-key rw-key-pair" }), " pair i alone",
-    ]);
+    const width = box.clientWidth - 32;   // less the padding; the box is shown while it is built
+    const whole = distanceChart(Math.ceil(ymax * 1.05 * 2) / 2, "rw-line-head", width);
+    const one = distanceChart(1, "rw-line-pair", width);
+    const pairCaption = el("p", { class: "rw-chart-caption" });
     const readout = el("p", { class: "rw-readout", "aria-live": "polite" });
-    box.append(el("figure", { class: "rw-chart-box" }, [chart]), legend, readout);
+    box.append(
+      el("p", { class: "rw-chart-caption", text: "The head's score q\u00b7k/\u221aH, all its pairs together" }),
+      el("div", { class: "rw-chart-box" }, [whole.svg]),
+      pairCaption, el("div", { class: "rw-chart-box" }, [one.svg]), readout);
 
     function update() {
-      const b = Math.pow(10, Number(base.value)), i = Number(pair.value);
+      const b = baseAt(Number(base.value)), i = Number(pair.value);
       const theta = ropeFrequencies(b, head.width);
       const scores = ropeScores(head.q, head.k, theta, DISTANCES);
-      const mine = ropePairScores(head.q, head.k, theta, i, DISTANCES);
-      const points = (values) => values.map((s, d) => x(d).toFixed(1) + "," + y(s).toFixed(1)).join(" ");
-      whole.setAttribute("points", points(scores));
-      one.setAttribute("points", points(mine));
+      const turned = DISTANCES.map((d) => Math.cos(d * theta[i]));
+      whole.draw(scores);
+      one.draw(turned);
+      pairCaption.textContent = "Pair " + i + " alone: cos(d\u00b7\u03b8" + subscript(i)
+        + "), how far it has turned between query and key";
       const turn = 2 * Math.PI / theta[i];
       readout.textContent = "Base " + fmtBase(b) + ": pair " + i + " turns " + fmtNumber(theta[i])
         + " radians per position, a full turn every " + fmtNumber(turn) + " positions. "
         + "Score at distance 1: " + scores[1].toFixed(3) + ", at 64: " + scores[64].toFixed(3) + ".";
-      chart.setAttribute("aria-label", "Score of the head against distance 0 to 127 at base " + fmtBase(b)
-        + ", with pair " + i + "'s share");
+      whole.svg.setAttribute("aria-label", "The head's score against distance 0 to 127 at base " + fmtBase(b));
+      one.svg.setAttribute("aria-label", "cos of pair " + i + "'s angle against distance 0 to 127 at base "
+        + fmtBase(b) + ": a full turn every " + fmtNumber(turn) + " positions");
       box.dataset.scores = JSON.stringify(scores.map((s) => Number(s.toFixed(6))));
       box.dataset.theta = JSON.stringify(theta);
+      box.dataset.pair = JSON.stringify(turned.map((c) => Number(c.toFixed(6))));
     }
     base.addEventListener("input", update);
     pair.addEventListener("input", update);
     update();
   }
 
+  const SUBSCRIPT = "\u2080\u2081\u2082\u2083\u2084\u2085\u2086\u2087\u2088\u2089";
+  function subscript(n) {
+    return [...String(n)].map((c) => SUBSCRIPT[Number(c)]).join("");
+  }
+
+  /** The base at slider position x (log10 b), to two significant digits, as shown. */
+  function baseAt(x) {
+    return Number(Math.pow(10, x).toPrecision(2));
+  }
+
   function fmtBase(b) {
     return Math.round(b).toLocaleString("en-US");
   }
 
+  const SUPERSCRIPT = { "-": "\u207b", 0: "\u2070", 1: "\u00b9", 2: "\u00b2", 3: "\u00b3", 4: "\u2074",
+                       5: "\u2075", 6: "\u2076", 7: "\u2077", 8: "\u2078", 9: "\u2079" };
+
+  /** 2,084,765 / 6.28 / 0.032 / 3.0 × 10⁻⁶: what a reader reads without counting zeros. */
   function fmtNumber(v) {
-    return v >= 100 ? Math.round(v).toLocaleString("en-US") : v >= 1 ? v.toPrecision(3) : v.toPrecision(2);
+    if (v >= 100) return Math.round(v).toLocaleString("en-US");
+    if (v >= 1) return v.toPrecision(3);
+    if (v >= 0.01) return v.toPrecision(2);
+    return scientific(v, 2);
+  }
+
+  /** 2.82 × 10⁻⁶ for 0.00000282, with `digits` significant digits. */
+  function scientific(v, digits) {
+    const [mantissa, exponent] = v.toExponential(digits - 1).split("e");
+    return mantissa + " \u00d7 10" + [...String(Number(exponent))].map((c) => SUPERSCRIPT[c]).join("");
+  }
+
+  /** A heatmap cell's value as exported (three significant digits), tiny ones as powers of ten. */
+  function cellText(v) {
+    return v !== 0 && Math.abs(v) < 0.001 ? scientific(v, 3).replace(/\.?0+ \u00d7/, " \u00d7") : String(v);
   }
 
   // ---- heatmap: hover (or arrow keys) for a cell's labels and value -------------------------
@@ -294,7 +341,7 @@
       tip.replaceChildren(
         el("span", { text: d.row_title + " " + JSON.stringify(d.rows[cell.r]) + " (" + cell.r + ")" }), el("br"),
         el("span", { text: d.col_title + " " + JSON.stringify(d.cols[cell.c]) + " (" + cell.c + ")" }), el("br"),
-        el("strong", { class: "rw-tip-value", text: v === null ? d.blank : String(v) }));
+        el("strong", { class: "rw-tip-value", text: v === null ? d.blank : cellText(v) }));
       tip.dataset.value = v === null ? "" : String(v);
       tip.dataset.row = cell.r;
       tip.dataset.col = cell.c;
@@ -354,8 +401,8 @@
       box.setAttribute("data-rw-ready", "");
       const make = WIDGETS[box.getAttribute("data-rw-widget")];
       if (!make) throw new Error("rw-widgets: no widget " + box.getAttribute("data-rw-widget"));
-      make(box, dataFor(box.getAttribute("data-rw-data")));
       box.hidden = false;
+      make(box, dataFor(box.getAttribute("data-rw-data")));
     }
     const figures = new Set();
     for (const image of document.querySelectorAll('image[data-rw-widget="heatmap"]')) {
