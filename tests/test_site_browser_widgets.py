@@ -20,14 +20,19 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from test_site_browser import CHROMIUM, browser, luminance, server  # noqa: F401  (fixtures)
-from _site_support import SITE_BUILD_TIMEOUT_S
+from test_site_browser import CHROMIUM, browser, luminance, serve  # noqa: F401  (browser: a fixture)
+from _site_support import SITE_BUILD_TIMEOUT_S, built_site
 
 pytestmark = [
     pytest.mark.skipif(not Path(CHROMIUM).exists(),
                        reason=f"no Chromium at {CHROMIUM} (apt-get install chromium)"),
     pytest.mark.timeout(SITE_BUILD_TIMEOUT_S + 300),  # may build the site first
 ]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    yield from serve(built_site(tmp_path_factory.mktemp("site")).directory)
 
 
 @contextlib.contextmanager
