@@ -291,3 +291,17 @@ def test_the_widgets_fit_a_phone_and_draw_in_the_palettes_colours(server, browse
             for label in widget.locator("input[type=range]").all():
                 assert label.get_attribute("aria-valuetext"), "a slider without aria-valuetext"
                 assert widget.locator(f'label[for="{label.get_attribute("id")}"]').count() == 1
+
+
+def test_the_static_figures_stay_for_print_and_for_readers_without_javascript(server, browser):
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(f"{server[1]}/robot-student/voting-box/", wait_until="load")
+    assert page.locator(".rw-widget").count() == 1 and not page.locator(".rw-widget").is_visible()
+    assert page.locator(".rw-figure svg.rw-wide").count() >= 3
+    context.close()
+    with opened(browser, server[1], "robot-student/voting-box/") as page:
+        assert page.locator(".rw-widget").is_visible()
+        page.emulate_media(media="print")
+        assert not page.locator(".rw-widget").is_visible(), "a widget is printed"
+        assert page.locator(".rw-figure svg.rw-wide").first.is_visible()
