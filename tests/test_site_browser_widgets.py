@@ -305,3 +305,20 @@ def test_the_static_figures_stay_for_print_and_for_readers_without_javascript(se
         page.emulate_media(media="print")
         assert not page.locator(".rw-widget").is_visible(), "a widget is printed"
         assert page.locator(".rw-figure svg.rw-wide").first.is_visible()
+
+
+@pytest.mark.parametrize("top_k, top_p", [(None, None), (3, None), (None, 0.6), (5, 0.8)])
+def test_the_reference_here_is_the_rule_the_library_samples_by(top_k, top_p):
+    """The NumPy rule the widget is checked against draws like `sample_logits` (many draws)."""
+    jax = pytest.importorskip("jax")
+    from rawweights_jax.inference.sampling import Sampling, sample_logits
+
+    logits = np.random.default_rng(0).normal(0, 2, 12).round(4)
+    logits[7] = logits[2]                           # a tie, which top-k keeps
+    expected = filtered_probabilities(logits, 0.7, top_k, top_p)
+    draws = 40_000
+    ids = sample_logits(jax.numpy.tile(jax.numpy.asarray(logits, jax.numpy.float32), (draws, 1)),
+                        jax.random.key(0), Sampling(temperature=0.7, top_k=top_k, top_p=top_p))
+    counts = np.bincount(np.asarray(ids), minlength=len(logits)) / draws
+    assert set(np.flatnonzero(counts)) <= set(np.flatnonzero(expected)), "the library drew a token cut here"
+    assert counts == pytest.approx(expected, abs=0.012)
