@@ -42,7 +42,7 @@ EXECUTION_FILES = ("cache.py", "executor.py", "runner.py", "sandbox.py", "superv
                    "mpl_backend.py", "matplotlibrc", "shared.py", "claims.py", "tables.py")
 
 #: Bumped when the layout of an entry changes; older entries then read as missing.
-FORMAT = 3
+FORMAT = 4
 
 #: What a run may leave behind: more is an error naming the snippet, not a 50 MB page.
 MAX_OUTPUT_BYTES = 1_000_000      # stdout and stderr together
@@ -111,7 +111,7 @@ class KeyContext:
 #: The fields of an entry and their types; anything else read from disk is a miss.
 _FIELDS = {"path": str, "stdout": str, "stderr": str, "figures": list, "wall_s": float, "cpu_s": float,
            "device": str, "seed": int, "configuration": str, "values": dict, "claims": list,
-           "tables": list}
+           "tables": list, "data": dict}
 
 
 def entry_problem(record: object, key: str) -> str | None:
@@ -128,7 +128,7 @@ def entry_problem(record: object, key: str) -> str | None:
             return f"{name} is {type(value).__name__}, expected {kind.__name__}"
     if not all(isinstance(svg, str) for svg in record["figures"]):
         return "a figure is not text"
-    problem = records_problem(record["values"], record["claims"], record["tables"], record["stdout"])
+    problem = records_problem(record["values"], record["claims"], record["tables"], record["stdout"], record["data"])
     if problem:
         return problem
     if not all(math.isfinite(record[t]) and record[t] >= 0 for t in ("wall_s", "cpu_s")):
@@ -140,9 +140,10 @@ def entry_problem(record: object, key: str) -> str | None:
     return None
 
 
-def records_problem(values: object, claims: object, tables: object, stdout: str) -> str | None:
-    """Why a run's values, claims and tables (`rwsite.claims`, `rwsite.tables`) cannot be shown
-    (None when they can): read fresh from a run and again from the cache, by the same rules."""
+def records_problem(values: object, claims: object, tables: object, stdout: str, data: object) -> str | None:
+    """Why a run's values, claims, tables and data (`rwsite.claims`, `rwsite.tables`) cannot be
+    shown (None when they can): read fresh from a run and again from the cache, by the same rules."""
+    from rwsite.claims import data_problem
     from rwsite.tables import MARKER
 
     if not isinstance(values, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in values.items()):
@@ -160,7 +161,7 @@ def records_problem(values: object, claims: object, tables: object, stdout: str)
     markers = [line[len(MARKER):] for line in stdout.split("\n") if line.startswith(MARKER)]
     if sorted(markers) != [str(i) for i in range(len(tables))]:
         return "the printed tables do not match the recorded ones"
-    return None
+    return data_problem(data)
 
 
 class Store:

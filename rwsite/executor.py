@@ -65,6 +65,7 @@ class Outcome:
     values: dict[str, str] = field(default_factory=dict)  # exported for the prose (rwsite.claims)
     claims: list[dict] = field(default_factory=list)  # checked, each {"text", "holds": True}
     tables: list[dict] = field(default_factory=list)  # printed for HTML (rwsite.tables)
+    data: dict[str, object] = field(default_factory=dict)  # exported for the page's widgets (rwsite.claims)
 
     def stderr_tail(self, lines: int = 25) -> str:
         return "\n".join(self.stderr.rstrip().splitlines()[-lines:])
@@ -201,7 +202,7 @@ class Executor:
         if record is None:
             return None
         fields = {k: record[k] for k in ("stdout", "stderr", "figures", "wall_s", "cpu_s", "device", "seed",
-                                         "values", "claims", "tables")}
+                                         "values", "claims", "tables", "data")}
         return Outcome(run, key=record["key"], cached=True, **fields)
 
     def _attempt(self, run: Run, may_defer: bool) -> Outcome:
@@ -264,7 +265,7 @@ class Executor:
                 "figures": outcome.figures, "wall_s": outcome.wall_s, "cpu_s": outcome.cpu_s, "device": outcome.device,
                 "seed": outcome.seed, "configuration": self.configuration,
                 "values": outcome.values, "claims": outcome.claims, "tables": outcome.tables,
-                "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "data": outcome.data, "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             })
         return outcome
 
@@ -320,11 +321,12 @@ class Executor:
             outcome.error = f"{where}: {e['type']}: {message[0] if message else ''}".rstrip(": ")
             return outcome
         values, claims, tables = result.get("values") or {}, result.get("claims") or [], result.get("tables") or []
-        problem = records_problem(values, claims, tables, outcome.stdout)
+        data = result.get("data") or {}
+        problem = records_problem(values, claims, tables, outcome.stdout, data)
         if problem:
             outcome.error = f"{run.path}: {problem}"
             return outcome
-        outcome.values, outcome.claims, outcome.tables = values, claims, tables
+        outcome.values, outcome.claims, outcome.tables, outcome.data = values, claims, tables, data
         svgs = sorted(figure_dir.glob("figure-*.svg"))
         size = sum(p.stat().st_size for p in svgs)
         if size > MAX_FIGURE_BYTES:

@@ -218,12 +218,22 @@ def render_output(outcome: Outcome, executor: Executor) -> str:
         out.append(f'<details class="rw-stderr"><summary>stderr ({len(lines)} line{"s" * (len(lines) != 1)})</summary>'
                    f'<pre><code>{html.escape(chr(10).join(lines))}</code></pre></details>')
     for number, svg in enumerate(outcome.figures, start=1):
+        svg = heatmaps_tagged(svg, outcome.run.path)
         title = re.search(r'data-title="([^"]*)"', svg)
         caption = f"Figure {number}" + (f": {title[1]}" if title and title[1] else f" of {html.escape(outcome.run.path)}")
         out.append(f'<figure class="rw-figure">{svg}<figcaption>{caption}</figcaption></figure>')
     out.append(f'<p class="rw-provenance">{html.escape(provenance(outcome, executor))}</p>')
     out.append("</div>")
     return "\n".join(out)
+
+
+def heatmaps_tagged(svg: str, path: str) -> str:
+    """`svg` with each image that `rwsite.claims.heatmap` exported marked for the hover widget
+    (docs/javascripts/rw-widgets.js), naming its data, which the page then embeds."""
+    from rwsite.claims import HEATMAP_GID
+
+    pattern = re.compile(r'(<image\b[^>]*?\bid="[^"]*?' + re.escape(HEATMAP_GID) + r'([A-Za-z_]\w*)")')
+    return pattern.sub(lambda m: f'{m[1]} data-rw-widget="heatmap" data-rw-data="{html.escape(path)}:{m[2]}"', svg)
 
 
 def stdout_html(outcome: Outcome) -> str:

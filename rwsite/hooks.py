@@ -27,6 +27,7 @@ Errors name pages under the configured `docs_dir`, relative to the repository ro
 from __future__ import annotations
 
 import ast
+import json
 import logging
 import os
 import re
@@ -37,7 +38,7 @@ from pathlib import Path
 from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File
 
-from rwsite import diagrams, fence, fold, mathfont, mathml, prose, repo, report
+from rwsite import claims, diagrams, fence, fold, mathfont, mathml, prose, repo, report
 from rwsite.cache import digest, files_digest
 from rwsite.executor import Executor
 
@@ -48,6 +49,8 @@ ARTICLE_SEARCH_BOOST = 4  # a page's `search: boost:` unless its front matter se
 _state: dict = {}  # per build: runs per page, the inputs' fingerprint at the start
 _REMOTE_SCRIPT = re.compile(r'<script\b[^>]*\bsrc="(?:https?:)?//[^"]*"[^>]*>\s*</script>', re.I)
 _LOADS = re.compile(r'<(?:script|img|iframe|source|video|audio|embed|link)\b[^>]*?\b(?:src|href)="((?:https?:)?//[^"]*)"[^>]*>', re.I)
+_DATA_REF = re.compile(r'<[a-zA-Z][^<>]*?\bdata-rw-data="([^"]*)"')   # in a tag, not in code
+_DATA_NAME = re.compile(r"^(?:(?P<path>[\w./-]+\.py):)?(?P<name>[A-Za-z_]\w*)$")
 _HARMLESS_LINK = re.compile(r'<link\b[^>]*\brel="(?:canonical|alternate|author|license|me)"', re.I)
 
 
@@ -158,8 +161,9 @@ def on_page_markdown(markdown, page, config, files):
                             lambda message: build.errors.append(f"{where}, {message}"))
 
 
-def _value(build: fence.Build, page: str, path: str | None, name: str) -> tuple[str, str]:
-    """(text, snippet) of the value `name` for a placeholder on `page` (see `rwsite.prose`)."""
+def _value(build: fence.Build, page: str, path: str | None, name: str, kind: str = "values") -> tuple[object, str]:
+    """(what was exported, snippet) for the name `name` on `page`: a value for a placeholder
+    (see `rwsite.prose`), or, with kind "data", the data of a widget."""
     runs = _state.get("runs", {})
     if path is None:
         candidates = list(dict.fromkeys(runs.get(page, [])))
@@ -168,18 +172,44 @@ def _value(build: fence.Build, page: str, path: str | None, name: str) -> tuple[
         if candidates[0] is None:
             raise LookupError(f"{path} is not fenced on any page, so it does not run")
     outcomes = [build.executor.get(run) for run in candidates]
-    found = list(dict.fromkeys(o.run.path for o in outcomes if not o.error and name in o.values))
+    exports = lambda o: getattr(o, kind)
+    found = list(dict.fromkeys(o.run.path for o in outcomes if not o.error and name in exports(o)))
     if len(found) > 1:
-        raise LookupError(f"exported by {' and '.join(found)}; write {{{{ <path>:{name} }}}} to choose")
+        raise LookupError(f"exported by {' and '.join(found)}; write {{{{ <path>:{name} }}}} to choose"
+                          if kind == "values" else f"exported by {' and '.join(found)}; write <path>:{name} to choose")
     if not found:
         failed = [o.run.path for o in outcomes if o.error]
-        exported = sorted({v for o in outcomes for v in o.values})
+        exported = sorted({v for o in outcomes for v in exports(o)})
         reason = (f"{', '.join(failed)} failed (its error is listed too)" if failed
                   else f"no snippet {'on this page ' if path is None else ''}exports it"
                        + (f" (exported: {', '.join(exported)})" if exported else ""))
         raise LookupError(reason)
     outcome = next(o for o in outcomes if o.run.path == found[0])
-    return outcome.values[name], outcome.run.path
+    return exports(outcome)[name], outcome.run.path
+
+
+def _embed_data(html: str, page: str, where: str, build: fence.Build) -> str:
+    """`html` with the data each `data-rw-data="[path:]name"` of it names (`rwsite.claims.data`)
+    appended once, as `<script type="application/json" data-rw-data="...">`, for the widgets
+    of docs/javascripts/ to read."""
+    scripts, size = [], 0
+    for ref in dict.fromkeys(_DATA_REF.findall(html)):
+        m = _DATA_NAME.match(ref)
+        if m is None:
+            build.errors.append(f'{where}: data-rw-data="{ref}": expected a name, or snippets/<path>.py:<name>')
+            continue
+        try:
+            obj, _ = _value(build, page, m["path"], m["name"], kind="data")
+        except LookupError as exc:
+            build.errors.append(f'{where}: data-rw-data="{ref}": {exc.args[0]}')
+            continue
+        text = json.dumps(obj, allow_nan=False, separators=(",", ":")).replace("<", "\\u003c")
+        size += len(text.encode())
+        scripts.append(f'<script type="application/json" data-rw-data="{ref}">{text}</script>')
+    if size > claims.MAX_DATA_BYTES:
+        build.errors.append(f"{where}: its widgets' data take {size:,} bytes, over the {claims.MAX_DATA_BYTES:,} "
+                            "a page may carry; export less (or round it)")
+    return html + "".join(f"\n{s}" for s in scripts)
 
 
 def on_page_content(html, page, config, files):
@@ -196,6 +226,7 @@ def on_page_content(html, page, config, files):
         html = _REMOTE_SCRIPT.sub("", html)  # nbconvert's MathJax tag: math is MathML here
     elif not page.file.src_uri.startswith("reference/"):  # the API pages show whole sources
         html = fold.fold(html)
+    html = _embed_data(html, page.file.src_uri, where, build)
     for tag in _LOADS.finditer(html):
         if not _HARMLESS_LINK.match(tag[0]):
             build.errors.append(f"{where}: the page would load {tag[1]}; "

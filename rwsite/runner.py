@@ -17,8 +17,8 @@ snippet that works under the executor works on its own and the other way round
 - the device JAX ran on, when the snippet imported JAX;
 - the shared results the snippet asked for (`rwsite.shared.EVENTS`), for the scheduler, and
   "deferred" when `rwsite.shared` gave up on a busy lock (see `rwsite.schedule`);
-- the values it exported for the page's prose and the claims it checked (`rwsite.claims`),
-  and the tables it printed for the page to show as HTML (`rwsite.tables`).
+- the values it exported for the page's prose, the claims it checked and the data it
+  exported for the page's widgets (`rwsite.claims`), and the tables it printed for the page to show as HTML (`rwsite.tables`).
 
 Stdout and stderr are not touched here: the executor hands this process files as its file
 descriptors 1 and 2, so output from C extensions and child processes is captured as well.
@@ -153,6 +153,7 @@ def main() -> int:
         claims = sys.modules.get("rwsite.claims")
         json.dump({"error": error, "device": device(), "seed": seed, "deferred": deferred, "shared": events,
                    "values": getattr(claims, "VALUES", {}), "claims": getattr(claims, "CLAIMS", []),
+                   "data": getattr(claims, "DATA", {}),
                    "tables": getattr(sys.modules.get("rwsite.tables"), "TABLES", [])}, fh)
     os.replace(tmp, result_path)
     return 1 if error else 0

@@ -36,7 +36,11 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    site = built_site(tmp_path_factory.mktemp("site")).directory
+    yield from serve(built_site(tmp_path_factory.mktemp("site")).directory)
+
+
+def serve(site: Path):
+    """Yields (site, its address) while a server on 127.0.0.1 serves `site`."""
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(site)))
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()

@@ -10,6 +10,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from _moe_run import base_config, moe_runs
+from rwsite.claims import heatmap
 
 runs = moe_runs()
 run = base_config()
@@ -36,6 +37,8 @@ for ax, (name, run) in zip(axes, runs.items()):
     share_SX = (load_SLE / load_SLE.sum(-1, keepdims=True)).reshape(len(steps), -1)
     im = ax.imshow(100 * share_SX.T, aspect="auto", cmap="viridis", vmin=0, vmax=40,
                    interpolation="nearest")
+    heatmap("load_" + name.replace(" ", "_"), im, [f"L{l + 1} e{e}" for l in range(cfg.n_layers) for e in range(E)],
+            [str(s) for s in steps], row_title="expert", col_title="training step")
     ax.axhline(E - 0.5, color="white", lw=2)                 # layer 1 above, layer 2 below
     ax.set_xticks(range(len(steps)), [str(s) if i % 2 == 0 else "" for i, s in
                                       enumerate(steps)])

@@ -17,6 +17,7 @@ import numpy as np
 
 from rawweights_jax.config import ModelConfig
 from rawweights_jax.nn.rope import apply_rope, rope_frequencies, rope_table
+from rwsite.claims import data
 
 key = jax.random.key(int(os.environ.get("RWSITE_SEED", 0)))
 
@@ -53,6 +54,13 @@ for d in (0, 1, 5, 20):
     print(f"  d={d:>2}: " + "  ".join(f"query at {m:>6,}: {curves[m][d]:+.4f}" for m in curves))
 print(f"largest difference between the three curves: {spread:.1e} (float32 rounding)")
 # --8<-- [end:check]
+
+# For the page's slider (docs/javascripts/): this head's query and key, the library's
+# frequencies at its base, and the scores above, which the browser recomputes at any base.
+data("rope_head", {"base": head.rope_theta, "width": 64, "q": [round(float(x), 5) for x in q_H],
+                   "k": [round(float(x), 5) for x in k_H],
+                   "theta": [float(f"{t:.7g}") for t in rope_frequencies(head)[0]],
+                   "scores": [round(float(s), 5) for s in curves[100]]})
 
 fig, (ax_q, ax_s) = plt.subplots(1, 2, figsize=(9, 3.8),
                                  gridspec_kw={"width_ratios": [1, 1.6]})

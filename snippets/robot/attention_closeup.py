@@ -15,7 +15,7 @@ from flax import nnx
 from _reading import PATTERNS, TEXT, head_name, head_patterns, pattern_keys, shown, val_windows
 from _student import load_student
 from rawweights_jax.model.trace import trace
-from rwsite.claims import claim, value
+from rwsite.claims import claim, heatmap, value
 
 model, tok, run, _ = load_student()
 windows_BT = val_windows(tok)
@@ -47,6 +47,8 @@ for ax, kind in zip(axes, ["word", "line"]):
     future_TS = np.triu(np.ones((T, T), bool), k=1)
     image = ax.imshow(np.ma.masked_where(future_TS, probs_TS), vmin=0, vmax=1, cmap="viridis",
                       interpolation="nearest")
+    heatmap(f"{kind}_weights", image, labels, labels, row_title="query: reading", col_title="key: looks at",
+            blank="the future: hidden")
     ax.set_xticks(range(T), labels, fontsize=9)
     ax.set_yticks(range(T), labels, fontsize=9)
     ax.tick_params(length=0, pad=1.5)

@@ -15,7 +15,7 @@ import numpy as np
 from matplotlib.colors import LogNorm
 
 from _student import load_student
-from rwsite.claims import claim, value
+from rwsite.claims import claim, heatmap, value
 
 model, tok, run, _ = load_student()
 
@@ -50,6 +50,9 @@ value("past_pairs", f"{seen.size:,}")
 fig, ax = plt.subplots(figsize=(5.2, 4.6))
 shown = np.ma.masked_where(influence_TS == 0, influence_TS)     # exact zeros stay blank
 image = ax.imshow(shown, norm=LogNorm(vmin=1e-3, vmax=influence_TS.max()), cmap="viridis")
+chars = [{" ": "␣", "\n": "↵"}.get(c, c) for c in line]
+heatmap("influence", image, chars, chars, row_title="guess at position t", col_title="edited position s",
+        blank="exactly 0")
 fig.colorbar(image, ax=ax, label="max |Δ logits| (log scale)", shrink=0.85)
 ax.set_xlabel("edited position s")
 ax.set_ylabel("guess at position t")

@@ -8,12 +8,16 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from _student import load_student
+from rwsite.claims import data
 
 model, tok, run, _ = load_student()
 show = lambda c: {" ": "␣", "\n": "\\n"}.get(c, c)     # make spaces and newlines visible
 
 prompt = "ROMEO:\nWhat light"
 logits_V = np.asarray(model(jnp.asarray([tok.encode(prompt)]))[0, -1])
+# The page's temperature slider (docs/javascripts/) redraws this ballot in the browser.
+data("ballot", {"prompt": prompt, "labels": [show(c) for c in tok.chars],
+                "logits": [round(float(z), 4) for z in logits_V]})
 
 
 def softmax(logits, temperature=1.0):
