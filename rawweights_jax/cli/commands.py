@@ -20,6 +20,7 @@ from rawweights_jax.ckpt.checkpoint import LATEST, CheckpointError, load_model
 from rawweights_jax.config import Runtime, preset
 from rawweights_jax.data.shakespeare import DataError, load_shakespeare
 from rawweights_jax.inference.generate import generate
+from rawweights_jax.inference.quant import quantize_checkpoint
 from rawweights_jax.parallel.mesh import MODEL, device_mesh
 from rawweights_jax.parallel.sharding import shard_model
 from rawweights_jax.train.loop import train
@@ -91,11 +92,14 @@ def bench_command(args) -> None:
         print(json.dumps(result))
 
 
+def quantize_command(args) -> None:
+    out = quantize_checkpoint(args.ckpt, args.out, args.bits, args.group)
+    print(f"saved {out} (int{args.bits}{'' if args.group is None else f', group {args.group}'})")
+
+
 def inspect_command(args) -> None:
     print(inspect_configs(args.configs, args.context, args.batch, args.dtype, args.json))
 
 
-
-
 COMMANDS = {"train": train_command, "generate": generate_command, "bench": bench_command,
-            "inspect": inspect_command}
+            "inspect": inspect_command, "quantize": quantize_command}
