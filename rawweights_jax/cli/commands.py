@@ -15,6 +15,7 @@ from rawweights_jax.bench.arch import bench_arch
 from rawweights_jax.bench.attention import bench_attention
 from rawweights_jax.bench.decode import bench_decode
 from rawweights_jax.bench.moe import bench_moe
+from rawweights_jax.bench.quant import bench_quant
 from rawweights_jax.bench.train import bench_train
 from rawweights_jax.ckpt.checkpoint import LATEST, CheckpointError, load_model
 from rawweights_jax.config import Runtime, preset
@@ -83,6 +84,9 @@ def bench_command(args) -> None:
                               mesh=device_mesh(MODEL))
     elif args.bench == "arch":
         result = bench_arch(iters=args.iters, quiet=args.json, mesh=mesh)
+    elif args.bench == "quant":
+        result = bench_quant(args.ckpt, args.group, args.new_tokens, args.rounds, quiet=args.json,
+                             mesh=device_mesh(MODEL))
     elif args.bench == "moe":
         result = bench_moe(lengths(args.tokens), quiet=args.json)
     else:

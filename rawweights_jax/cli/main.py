@@ -88,6 +88,7 @@ def _build_parser() -> argparse.ArgumentParser:
     b = bench.add_parser("quant", help="float32, bfloat16, int8 and int4 weights: speed, loss, bytes")
     b.add_argument("--ckpt", type=Path, help="trained checkpoint for the loss (default: train or "
                    "reuse out/shakespeare-char-cpu)")
+    b.add_argument("--group", type=int, default=32, help="int4 weights per scale (32)")
     b.add_argument("--new-tokens", type=_positive_int, default=128, help="tokens per timed call")
     b.add_argument("--rounds", type=_positive_int, default=5, help="interleaved timing rounds")
     b.add_argument("--json", action="store_true", help="print one JSON object")
