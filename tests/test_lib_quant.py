@@ -82,6 +82,22 @@ def test_dense_on_a_quantized_weight_is_dense_on_its_dequantized_copy(bits, grou
         dense(x.reshape(2, 3, -1) if contract == 2 else x, q, 3 - contract)
 
 
+@pytest.mark.parametrize("rows", [1, 5])
+def test_int8_activations_round_each_row_and_multiply_integers(rows):
+    w = random((64, 3, 8))
+    x = random((rows, 64), seed=2).at[0, 3].set(0.5)       # one outlier sets row 0's scale
+    q = quantize(w, 8, act_bits=8)
+    got = dense(x, q)
+    xs = jnp.abs(x).max(1, keepdims=True) / 127
+    want = dense(jnp.round(x / xs) * xs, dequantize(q))   # what rounding the rows to int8 means
+    np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-5, atol=1e-6)
+    exact = dense(x, dequantize(q))
+    assert float(jnp.linalg.norm(got - exact) / jnp.linalg.norm(exact)) < 0.05
+    assert got.shape == (rows, 3, 8)
+    with pytest.raises(ValueError, match="int8 activations"):
+        quantize(w, 4, 32, act_bits=8)
+
+
 @pytest.mark.parametrize("bits, group, message", [
     (3, None, "bits=3: expected one of 8, 4"), (4, 48, "group=48: expected one of"),
     (8, 32, "int8 has one scale per output channel")])
@@ -132,13 +148,14 @@ def _float_checkpoint(path, **changes):
         jax.random.key(0)), CHARS, {"val_loss": [2.5]}), model
 
 
-@pytest.mark.parametrize("bits, group", [(8, None), (4, 64)])
-def test_checkpoint_round_trip(tmp_path, bits, group):
+@pytest.mark.parametrize("bits, group, act_bits", [(8, None, None), (4, 64, None), (8, None, 8)])
+def test_checkpoint_round_trip(tmp_path, bits, group, act_bits):
     _, model = _float_checkpoint(tmp_path / "f32", d_model=64)
-    out = quantize_checkpoint(tmp_path / "f32", tmp_path / "q", bits, group)
+    out = quantize_checkpoint(tmp_path / "f32", tmp_path / "q", bits, group, act_bits)
     loaded, tok, run, meta = load_model(out)
-    assert json.loads(meta["quant"]) == {"bits": bits, "group": group} and meta["step"] == "7"
-    want = quantize_model(model, bits, group)
+    assert json.loads(meta["quant"]) == {"bits": bits, "group": group, "act_bits": act_bits}
+    assert meta["step"] == "7" and loaded.blocks[0].mlp.w_in_DF[...].act_bits == act_bits
+    want = quantize_model(model, bits, group, act_bits)
     leaves = lambda m: jax.tree.leaves(nnx.state(m, nnx.Param))
     for a, b in zip(leaves(loaded), leaves(want), strict=True):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
@@ -177,6 +194,7 @@ def test_cli_quantize_then_generate_and_bad_input(tmp_path):
         (["--bits", "3"], "bits=3: expected one of 8, 4"),
         (["--bits", "4", "--group", "48"], "group=48: expected one of"),
         (["--bits", "8", "--group", "32"], "int8 has one scale per output channel"),
+        (["--bits", "4", "--int8-activations"], "go with int8 weights only"),
         (["--bits", "4", "--ckpt", str(tmp_path / "odd")], "does not divide the 48 contracted rows"),
         (["--bits", "8", "--ckpt", str(tmp_path / "nowhere")], "no checkpoint at"),
         (["--bits", "8", "--out", str(tmp_path / "f32")], "exists"),

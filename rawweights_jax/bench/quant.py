@@ -3,7 +3,9 @@ bfloat16, in one run: decode tokens/s at batch 1 and 8 on the `shakespeare-char`
 bytes, the speed limit of streaming float32 weights, and the validation loss and per-matrix
 output error of a trained checkpoint (the CPU preset's, trained first when none is given).
 
-Speed does not depend on what the weights are, so it is measured on a freshly initialised
+With a mesh (the command's default: the weights split over the cores, as `rawweights generate`
+does) the speed is measured again on one device, where no sums across devices follow each
+layer. Speed does not depend on what the weights are, so it is measured on a freshly initialised
 model of the larger shape; quality needs trained weights. The variants are timed in
 interleaved rounds (every variant once per round), so a change in the machine's load hits all
 of them alike; medians are reported with the slowest and fastest round.
@@ -38,11 +40,12 @@ DEFAULT_CKPT = Path("out") / CPU_PRESET
 
 
 def variants(model, group: int) -> dict:
-    """The same model as float32, bfloat16 (weights and activations), int8 and int4 weights."""
+    """The same model as float32, bfloat16 (weights and activations), int8 and int4 weights, and
+    int8 weights with int8 activations (w8a8)."""
     graphdef, params = nnx.split(model, nnx.Param)
     bf16 = nnx.merge(graphdef, jax.tree.map(lambda x: x.astype(jnp.bfloat16), params))
     return {"f32": model, "bf16": bf16, "int8": quantize_model(model, 8),
-            "int4": quantize_model(model, 4, group)}
+            "int4": quantize_model(model, 4, group), "w8a8": quantize_model(model, 8, act_bits=8)}
 
 
 def trained_checkpoint(ckpt: Path | None, quiet: bool) -> Path:
@@ -65,8 +68,9 @@ def quality(ckpt: Path, group: int) -> dict:
     models = variants(model, group)
     out = {f"{name}_val_loss": round(val_loss(m, val_Z, run.model.context_len, count=512), 5)
            for name, m in models.items()}
-    for name in ("int8", "int4"):
+    for name in ("bf16", "int8", "int4", "w8a8"):
         out[f"{name}_val_loss_increase"] = round(out[f"{name}_val_loss"] - out["f32_val_loss"], 5)
+    for name in ("int8", "int4"):         # (w8a8's weights are int8's)
         out[f"{name}_layer_output_error"] = layer_errors(model, models[name])
     return out
 
@@ -97,7 +101,7 @@ def speed(preset_name: str, group: int, new_tokens: int, rounds: int, mesh: Mesh
     for name in models:
         out[f"{name}_weight_bytes"] = weight_bytes(nnx.state(models[name], nnx.Param))
     for batch in (1, 8):
-        for name in ("bf16", "int8", "int4"):
+        for name in ("bf16", "int8", "int4", "w8a8"):
             out[f"{name}_b{batch}_speedup"] = round(
                 out[f"{name}_b{batch}_tokens_per_second"] / out[f"f32_b{batch}_tokens_per_second"], 3)
     limit = weight_stream_steps_per_second(cfg, mesh=mesh)
@@ -114,7 +118,11 @@ def bench_quant(ckpt: Path | None = None, group: int = 32, new_tokens: int = 128
     load_before = os.getloadavg()
     result = {"benchmark": "quant", "speed_preset": preset_name, "quality_checkpoint": str(ckpt),
               "int4_group": group, "new_tokens": new_tokens, "rounds": rounds,
-              **speed(preset_name, group, new_tokens, rounds, mesh), **quality(ckpt, group),
+              **speed(preset_name, group, new_tokens, rounds, mesh)}
+    if mesh is not None:     # the same on one core: no sums across devices after each layer
+        one = speed(preset_name, group, new_tokens, rounds, None)
+        result.update({f"one_device_{k}": v for k, v in one.items() if not k.endswith("bytes")})
+    result = {**result, **quality(ckpt, group),
               "loadavg_before_after": [round(x, 2) for x in (*load_before[:1], os.getloadavg()[0])],
               **environment()}
     if not quiet:

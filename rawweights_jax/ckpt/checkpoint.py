@@ -86,7 +86,7 @@ def _digest(tensors: dict[str, np.ndarray], metadata: dict[str, str] | None = No
 def save(path: str | Path, run: RunConfig, params, opt_state, step: int, key, chars: str,
          history: dict[str, Any] | None = None, quant: dict[str, Any] | None = None) -> Path:
     """Write a checkpoint atomically (temporary file, then rename over `path`). `quant`
-    ({"bits": 8 or 4, "group": None or N}) marks quantized `params` (nn/quant.py)."""
+    ({"bits": 8 or 4, "group": None or N, "act_bits": None or 8}) marks quantized `params` (nn/quant.py)."""
     path = Path(path)
     tensors = {**flatten("params", params), **flatten("opt", opt_state)}
     metadata = {"format": FORMAT, "run": run.to_json(), "step": str(step),
@@ -167,12 +167,13 @@ def run_of(metadata: dict[str, str], source: Path | str = "checkpoint") -> RunCo
 
 
 def quant_of(metadata: dict[str, str], source: Path | str = "checkpoint") -> dict | None:
-    """The quantization a checkpoint's weights carry ({"bits", "group"}), or None for float."""
+    """The quantization a checkpoint's weights carry ({"bits", "group", "act_bits"}), or None
+    for float."""
     if "quant" not in metadata:
         return None
     try:
-        quant = json.loads(metadata["quant"])
-        check_quant(quant["bits"], quant["group"])
+        quant = {"act_bits": None, **json.loads(metadata["quant"])}
+        check_quant(quant["bits"], quant["group"], act_bits=quant["act_bits"])
     except (ValueError, KeyError, TypeError) as err:
         raise CheckpointError(f"{source}: its stored quantization is invalid ({err})") from None
     return quant
@@ -224,7 +225,8 @@ def load_model(path: str | Path, runtime: Runtime = Runtime()):
     graphdef, template = nnx.split(nnx.eval_shape(lambda: init_model(run.model, 0, runtime)), nnx.Param)
     quant = quant_of(meta, path)
     if quant is not None:        # the template's matrices become quantized ones of the same shapes
-        template = jax.eval_shape(lambda t: quantize_params(t, quant["bits"], quant["group"]), template)
+        template = jax.eval_shape(lambda t: quantize_params(t, quant["bits"], quant["group"],
+                                                                quant["act_bits"]), template)
     params = unflatten("params", template, tensors, path)
     try:
         tokenizer = CharTokenizer(json.loads(meta["chars"]))

@@ -97,8 +97,10 @@ def bench_command(args) -> None:
 
 
 def quantize_command(args) -> None:
-    out = quantize_checkpoint(args.ckpt, args.out, args.bits, args.group)
-    print(f"saved {out} (int{args.bits}{'' if args.group is None else f', group {args.group}'})")
+    act_bits = 8 if args.int8_activations else None
+    out = quantize_checkpoint(args.ckpt, args.out, args.bits, args.group, act_bits)
+    print(f"saved {out} (int{args.bits}{'' if args.group is None else f', group {args.group}'}"
+          f"{', int8 activations' if act_bits else ''})")
 
 
 def inspect_command(args) -> None:

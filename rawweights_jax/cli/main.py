@@ -73,6 +73,8 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bits", required=True, type=int, help="8 (per output channel) or 4 (groupwise)")
     p.add_argument("--group", type=int, help="int4: weights per scale, 32 (default), 64 or 128")
     p.add_argument("--out", required=True, type=Path, help="new folder for the quantized checkpoint")
+    p.add_argument("--int8-activations", action="store_true",
+                   help="with --bits 8: round activations to int8 too (W8A8; faster on a CPU)")
 
     p = sub.add_parser("bench", help="measure training, decoding or attention speed")
     bench = p.add_subparsers(dest="bench", required=True, parser_class=_Parser)

@@ -22,24 +22,25 @@ from rawweights_jax.nn.quant import (QuantizedWeight, check_quant, dequantize, i
 from rawweights_jax.train.loss import cross_entropy
 
 
-def quantize_checkpoint(src: str | Path, out: str | Path, bits: int, group: int | None = None) -> Path:
+def quantize_checkpoint(src: str | Path, out: str | Path, bits: int, group: int | None = None,
+                        act_bits: int | None = None) -> Path:
     """Read the float checkpoint at `src`, quantize its matrices, write `out/ckpt.safetensors`.
 
     The run config, step, key, vocabulary and history are carried over; the optimizer state is
     not (a quantized model is for generation). `out` must not exist yet.
     """
-    group = check_quant(bits, group) or None
+    group = check_quant(bits, group, act_bits=act_bits) or None
     out = Path(out)
     if out.exists():
         raise ValueError(f"{out} exists: choose a new folder for the quantized checkpoint")
     model, tokenizer, run, meta = load_model(src)
     if "quant" in meta:
         raise CheckpointError(f"{src} is already quantized ({meta['quant']})")
-    qmodel = quantize_model(model, bits, group)
+    qmodel = quantize_model(model, bits, group, act_bits)
     return save(out / LATEST, run_of(meta, src), nnx.state(qmodel, nnx.Param), {},
                 int(meta["step"]), jnp.asarray(json.loads(meta["key"]), jnp.uint32),
                 json.loads(meta["chars"]), json.loads(meta["history"]),
-                quant={"bits": bits, "group": group})
+                quant={"bits": bits, "group": group, "act_bits": act_bits})
 
 
 @nnx.jit

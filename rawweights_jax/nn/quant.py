@@ -5,12 +5,16 @@ A `QuantizedWeight` stores a matrix as small integers and a few float scales:
 
 - **int8, per output channel**: each output column j gets one scale, `max|w[:, j]| / 127`,
   and every weight becomes `round(w / scale)` in [-127, 127]. 4x fewer bytes than float32.
+- **int8 weights and activations** (`act_bits=8`, W8A8 "dynamic range" as qwix calls it):
+  each activation row is also rounded to int8 with its own scale, and the product is an
+  int8 x int8 -> int32 dot. Not weight-only any more, but the one form XLA:CPU multiplies
+  without first converting the whole weight to float (below).
 - **int4, groupwise**: along the contraction axis, every `group` weights (32 or 64) of a
   column share one scale, `max|w| / 7`; values in [-8, 7] are packed two to a byte (the
   first half of each group in the low nibbles, the second half in the high ones, so a group
   unpacks without interleaving). 8x fewer bytes than float32, plus a scale per group.
 
-Both are symmetric (no zero point) and weight-only: the activations stay in float, and the
+All are symmetric (no zero point). Weight-only ones keep the activations in float, and the
 product is exactly `x @ dequantize(w)` up to float rounding. Which matrices get quantized is
 decided by name (`QUANTIZABLE`): those every token multiplies by, through `dense`. The
 embedding table (a lookup, and the tied output layer) and the norms stay in float.
@@ -58,6 +62,7 @@ class QuantizedWeight:
     contract: int = dataclasses.field(metadata=dict(static=True))
     bits: int = dataclasses.field(metadata=dict(static=True))
     group: int = dataclasses.field(metadata=dict(static=True))    # rows per scale
+    act_bits: int | None = dataclasses.field(default=None, metadata=dict(static=True))
 
     @property
     def ndim(self) -> int:
@@ -81,10 +86,13 @@ class QuantizedWeight:
 # --8<-- [end:weight]
 
 
-def check_quant(bits: int, group: int | None, rows: int | None = None, name: str = "weight") -> int:
+def check_quant(bits: int, group: int | None, rows: int | None = None, name: str = "weight",
+                act_bits: int | None = None) -> int:
     """The group size to use for `bits`, or a ValueError naming what is wrong."""
     if bits not in BITS:
         raise ValueError(f"bits={bits!r}: expected one of {', '.join(map(str, BITS))}")
+    if act_bits not in (None, 8) or (act_bits and bits != 8):
+        raise ValueError(f"act_bits={act_bits!r}: int8 activations (8) go with int8 weights only")
     if bits == 8:
         if group is not None:
             raise ValueError(f"group={group}: int8 has one scale per output channel, no groups")
@@ -98,11 +106,13 @@ def check_quant(bits: int, group: int | None, rows: int | None = None, name: str
 
 
 # --8<-- [start:quantize]
-def quantize(w, bits: int, group: int | None = None, contract: int = 1) -> QuantizedWeight:
-    """Symmetric quantization of `w`, whose first `contract` axes are contracted by `dense`."""
+def quantize(w, bits: int, group: int | None = None, contract: int = 1,
+             act_bits: int | None = None) -> QuantizedWeight:
+    """Symmetric quantization of `w`, whose first `contract` axes are contracted by `dense`.
+    `act_bits=8` (int8 weights only) also rounds the activations to int8 in the product."""
     shape = tuple(w.shape)
     I = math.prod(shape[:contract])
-    group = check_quant(bits, group, I)
+    group = check_quant(bits, group, I, act_bits=act_bits)
     top = 2 ** (bits - 1) - 1                              # 127 or 7
     w_GgO = jnp.asarray(w, jnp.float32).reshape(I // group, group, -1)
     scale_G1O = jnp.max(jnp.abs(w_GgO), axis=1, keepdims=True) / top
@@ -111,7 +121,7 @@ def quantize(w, bits: int, group: int | None = None, contract: int = 1) -> Quant
     if bits == 4:
         q_GgO = pack_int4(q_GgO)
     return QuantizedWeight(q_GgO.reshape(-1, q_GgO.shape[-1]), scale_G1O[:, 0], shape, contract,
-                           bits, group)
+                           bits, group, act_bits)
 
 
 def pack_int4(q_GgO):
@@ -152,7 +162,9 @@ def quantized_dense(x, w: QuantizedWeight, contract: int):
                          f"contract={contract}")
     lead = x.shape[:x.ndim - contract]
     x_MI = x.reshape(-1, w.q.shape[0] * (2 if w.bits == 4 else 1))
-    if w.bits == 8:
+    if w.bits == 8 and w.act_bits == 8:
+        y_MO = int8_product(x_MI, w.q, w.scale)
+    elif w.bits == 8:
         y_MO = (x_MI @ w.q.astype(x.dtype)) * w.scale.astype(x.dtype)
     else:
         w_IO = (int_values(w).astype(x.dtype) * w.scale[:, None].astype(x.dtype))
@@ -161,10 +173,24 @@ def quantized_dense(x, w: QuantizedWeight, contract: int):
 # --8<-- [end:product]
 
 
+def int8_product(x_MI, q_IO, scale_1O):
+    """x @ (q * scale) with x rounded to int8 per row (dynamic, symmetric): an int8 x int8 -> int32
+    dot, which XLA:CPU hands to YNNPACK, reading the int8 weight as is. A single row is padded
+    to two: a one-row product is lowered as a matrix-vector product that converts the weight."""
+    M = x_MI.shape[0]
+    x_MI = jnp.pad(x_MI, ((0, 1), (0, 0))) if M == 1 else x_MI
+    xs_M1 = jnp.max(jnp.abs(x_MI), axis=1, keepdims=True) / 127
+    xs_M1 = jnp.where(xs_M1 == 0, 1.0, xs_M1)
+    xq_MI = jnp.round(x_MI / xs_M1).astype(jnp.int8)
+    y_MO = jax.lax.dot_general(xq_MI, q_IO, (((1,), (0,)), ((), ())),
+                               preferred_element_type=jnp.int32)
+    return (y_MO.astype(x_MI.dtype) * xs_M1 * scale_1O.astype(x_MI.dtype))[:M]
+
+
 # --8<-- [start:model]
-def quantize_params(params, bits: int, group: int | None = None):
+def quantize_params(params, bits: int, group: int | None = None, act_bits: int | None = None):
     """`params` (a pytree named like the model's) with every QUANTIZABLE matrix quantized."""
-    check_quant(bits, group)
+    check_quant(bits, group, act_bits=act_bits)
 
     def one(path, w):
         name = leaf_name(path)
@@ -173,17 +199,18 @@ def quantize_params(params, bits: int, group: int | None = None):
         contract = QUANTIZABLE[name]
         check_quant(bits, group, math.prod(w.shape[:contract]),
                     weight_name(path).removesuffix(".value"))
-        return quantize(w, bits, group, contract)
+        return quantize(w, bits, group, contract, act_bits)
 
     return jax.tree_util.tree_map_with_path(one, params,
                                             is_leaf=lambda x: isinstance(x, QuantizedWeight))
 
 
-def quantize_model(model: nnx.Module, bits: int, group: int | None = None) -> nnx.Module:
+def quantize_model(model: nnx.Module, bits: int, group: int | None = None,
+                   act_bits: int | None = None) -> nnx.Module:
     """A copy of `model` whose matrices are quantized: the same class, the same forward pass,
     because every product goes through `dense`."""
     graphdef, params = nnx.split(model, nnx.Param)
-    return nnx.merge(graphdef, quantize_params(params, bits, group))
+    return nnx.merge(graphdef, quantize_params(params, bits, group, act_bits))
 # --8<-- [end:model]
 
 
