@@ -7,8 +7,9 @@ With a mesh (the command's default: the weights split over the cores, as `rawwei
 does) the speed is measured again on one device, where no sums across devices follow each
 layer. Speed does not depend on what the weights are, so it is measured on a freshly initialised
 model of the larger shape; quality needs trained weights. The variants are timed in
-interleaved rounds (every variant once per round), so a change in the machine's load hits all
-of them alike; medians are reported with the slowest and fastest round.
+interleaved rounds (every variant once per round, and the weight-streaming limit), so a change
+in the machine's load hits all of them alike; medians are reported with the slowest and
+fastest round.
 """
 
 from __future__ import annotations
@@ -88,11 +89,13 @@ def speed(preset_name: str, group: int, new_tokens: int, rounds: int, mesh: Mesh
     for _, call in calls.values():      # compile every variant before timing any
         call()
     seconds = {k: [] for k in calls}
+    limits = []                         # the streaming limit too, once per round
     for _ in range(rounds):
         for key, (_, call) in calls.items():
             t0 = time.perf_counter()
             call()                      # generate returns Python lists: the work is done
             seconds[key].append(time.perf_counter() - t0)
+        limits.append(weight_stream_steps_per_second(cfg, mesh=mesh))
     out = {}
     for key, (batch, _) in calls.items():
         tps = sorted(batch * new_tokens / s for s in seconds[key])
@@ -104,8 +107,9 @@ def speed(preset_name: str, group: int, new_tokens: int, rounds: int, mesh: Mesh
         for name in ("bf16", "int8", "int4", "w8a8"):
             out[f"{name}_b{batch}_speedup"] = round(
                 out[f"{name}_b{batch}_tokens_per_second"] / out[f"f32_b{batch}_tokens_per_second"], 3)
-    limit = weight_stream_steps_per_second(cfg, mesh=mesh)
+    limit = float(np.median(limits))
     out["weight_stream_limit_steps_per_second"] = round(limit, 1)
+    out["weight_stream_limit_range"] = [round(min(limits), 1), round(max(limits), 1)]
     out["bandwidth_limit_fraction"] = round(out["f32_b1_tokens_per_second"] / limit, 4)
     return out
 
