@@ -227,3 +227,20 @@ def test_a_model_loaded_from_hugging_face_quantizes(tmp_path):
         assert isinstance(qmodel.blocks[0].attn.wqkv_DKJH[...], QuantizedWeight)
         got = forward(qmodel, tokens)
         assert float(jnp.linalg.norm(got - want) / jnp.linalg.norm(want)) < tol
+
+
+def test_bench_quant_reports_every_key_on_a_short_run(shakespeare, tmp_path):
+    from rawweights_jax.bench.quant import bench_quant
+    from rawweights_jax.config import preset
+    run = preset("shakespeare-char-cpu")
+    model = init_model(run.model)
+    save(tmp_path / LATEST, run, nnx.state(model, nnx.Param), {}, 0, jax.random.key_data(
+        jax.random.key(0)), shakespeare.tokenizer.chars, {})
+    out = bench_quant(tmp_path, new_tokens=4, rounds=1, quiet=True, preset_name="shakespeare-char-cpu")
+    for v in ("f32", "bf16", "int8", "int4", "w8a8"):
+        for b in (1, 8):
+            assert out[f"{v}_b{b}_tokens_per_second"] > 0
+        assert out[f"{v}_val_loss"] > 0
+    assert out["f32_weight_bytes"] > out["int8_weight_bytes"] > out["int4_weight_bytes"]
+    assert 0 < out["bandwidth_limit_fraction"] and out["weight_stream_limit_steps_per_second"] > 0
+    assert set(out["int4_layer_output_error"]) == set(out["int8_layer_output_error"])
