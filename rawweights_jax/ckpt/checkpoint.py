@@ -11,7 +11,8 @@ Writes go to a temporary file in the same folder and are renamed over the target
 killed mid-write leaves the previous checkpoint intact. Loading checks, and names in its
 error, every way a file can be wrong: truncated or corrupted bytes, another model's shapes,
 missing or unexpected tensors, missing metadata. Files of the older format 1 (one mixed
-Config) are still read.
+Config) are still read. A quantized model (`rawweights quantize`) is saved the same way, its
+integers and scales as tensors and `quant` in the metadata; files without it are float.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from rawweights_jax.config.base import fields_of
 from rawweights_jax.core.names import weight_name
 from rawweights_jax.data.tokenizer import CharTokenizer
 from rawweights_jax.model.gpt import init_model
+from rawweights_jax.nn.quant import check_quant, quantize_params
 
 LATEST = "ckpt.safetensors"
 FORMAT = "rawweights-checkpoint-2"
@@ -82,13 +84,16 @@ def _digest(tensors: dict[str, np.ndarray], metadata: dict[str, str] | None = No
 
 # --8<-- [start:save]
 def save(path: str | Path, run: RunConfig, params, opt_state, step: int, key, chars: str,
-         history: dict[str, Any] | None = None) -> Path:
-    """Write a checkpoint atomically (temporary file, then rename over `path`)."""
+         history: dict[str, Any] | None = None, quant: dict[str, Any] | None = None) -> Path:
+    """Write a checkpoint atomically (temporary file, then rename over `path`). `quant`
+    ({"bits": 8 or 4, "group": None or N, "act_bits": None or 8}) marks quantized `params` (nn/quant.py)."""
     path = Path(path)
     tensors = {**flatten("params", params), **flatten("opt", opt_state)}
     metadata = {"format": FORMAT, "run": run.to_json(), "step": str(step),
                 "key": json.dumps(np.asarray(key).tolist()), "chars": json.dumps(chars),
                 "history": json.dumps(history or {})}
+    if quant is not None:
+        metadata["quant"] = json.dumps(quant)
     metadata["sha256"] = _digest(tensors, metadata)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -161,6 +166,19 @@ def run_of(metadata: dict[str, str], source: Path | str = "checkpoint") -> RunCo
         raise CheckpointError(f"{source}: its stored run config is invalid ({err})") from None
 
 
+def quant_of(metadata: dict[str, str], source: Path | str = "checkpoint") -> dict | None:
+    """The quantization a checkpoint's weights carry ({"bits", "group", "act_bits"}), or None
+    for float."""
+    if "quant" not in metadata:
+        return None
+    try:
+        quant = {"act_bits": None, **json.loads(metadata["quant"])}
+        check_quant(quant["bits"], quant["group"], act_bits=quant["act_bits"])
+    except (ValueError, KeyError, TypeError) as err:
+        raise CheckpointError(f"{source}: its stored quantization is invalid ({err})") from None
+    return quant
+
+
 def check_compatible(saved: ModelConfig, cfg: ModelConfig, source: Path) -> None:
     """A resumed run trains the very model it saved: every model field must agree."""
     diffs = [f"{f}={getattr(saved, f)!r} in the checkpoint, {getattr(cfg, f)!r} in the config"
@@ -188,6 +206,9 @@ def load_train_state(path: str | Path, run: RunConfig, template):
     """The TrainState and history saved at `path`, for resuming `run` (same model)."""
     path = Path(path)
     tensors, meta = read(path)
+    if "quant" in meta:
+        raise CheckpointError(f"{path} holds quantized weights ({meta['quant']}): it is for "
+                              "generation, training cannot resume from it")
     check_compatible(run_of(meta, path).model, run.model, path)
     params = unflatten("params", template.params, tensors, path)
     opt_state = unflatten("opt", template.opt_state, tensors, path)
@@ -202,6 +223,10 @@ def load_model(path: str | Path, runtime: Runtime = Runtime()):
     tensors, meta = read(path)
     run = run_of(meta, path)
     graphdef, template = nnx.split(nnx.eval_shape(lambda: init_model(run.model, 0, runtime)), nnx.Param)
+    quant = quant_of(meta, path)
+    if quant is not None:        # the template's matrices become quantized ones of the same shapes
+        template = jax.eval_shape(lambda t: quantize_params(t, quant["bits"], quant["group"],
+                                                                quant["act_bits"]), template)
     params = unflatten("params", template, tensors, path)
     try:
         tokenizer = CharTokenizer(json.loads(meta["chars"]))

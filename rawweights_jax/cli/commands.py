@@ -17,12 +17,14 @@ from rawweights_jax.bench.attention import bench_attention
 from rawweights_jax.bench.decode import bench_decode
 from rawweights_jax.bench.moe import bench_moe
 from rawweights_jax.bench.speculative import bench_speculative
+from rawweights_jax.bench.quant import bench_quant
 from rawweights_jax.bench.train import bench_train
 from rawweights_jax.ckpt.checkpoint import LATEST, CheckpointError, load_model
 from rawweights_jax.config import Runtime, preset
 from rawweights_jax.data.shakespeare import DataError, load_shakespeare
 from rawweights_jax.inference.generate import generate
 from rawweights_jax.inference.speculative import speculative_generate
+from rawweights_jax.inference.quant import quantize_checkpoint
 from rawweights_jax.parallel.mesh import MODEL, device_mesh
 from rawweights_jax.parallel.sharding import shard_model
 from rawweights_jax.train.loop import train
@@ -113,6 +115,9 @@ def bench_command(args) -> None:
     elif args.bench == "speculative":
         result = bench_speculative(lengths(args.ks, "--ks"), args.new_tokens, args.target_ckpt, args.draft_ckpt,
                                    args.out, args.target_iters, quiet=args.json)
+    elif args.bench == "quant":
+        result = bench_quant(args.ckpt, args.group, args.new_tokens, args.rounds, quiet=args.json,
+                             mesh=device_mesh(MODEL))
     elif args.bench == "moe":
         result = bench_moe(lengths(args.tokens, "--tokens"), quiet=args.json)
     else:
@@ -122,11 +127,16 @@ def bench_command(args) -> None:
         print(json.dumps(result))
 
 
+def quantize_command(args) -> None:
+    act_bits = 8 if args.int8_activations else None
+    out = quantize_checkpoint(args.ckpt, args.out, args.bits, args.group, act_bits)
+    print(f"saved {out} (int{args.bits}{'' if args.group is None else f', group {args.group}'}"
+          f"{', int8 activations' if act_bits else ''})")
+
+
 def inspect_command(args) -> None:
     print(inspect_configs(args.configs, args.context, args.batch, args.dtype, args.json))
 
 
-
-
 COMMANDS = {"train": train_command, "generate": generate_command, "bench": bench_command,
-            "inspect": inspect_command}
+            "inspect": inspect_command, "quantize": quantize_command}

@@ -2,7 +2,8 @@
 
     rawweights train --preset shakespeare-char-cpu --out out/cpu
     rawweights generate --ckpt out/cpu --prompt "ROMEO:" --max-new-tokens 300
-    rawweights bench train|decode|attention|arch|moe [--json]
+    rawweights quantize --ckpt out/cpu --bits 4 --group 32 --out out/cpu-int4
+    rawweights bench train|decode|attention|arch|moe|quant [--json]
     rawweights inspect llama-3.1-8b deepseek-v3 path/to/config.json [--context N] [--json]
 
 Bad input (an unknown preset, a missing or damaged checkpoint, a character the model never saw)
@@ -70,6 +71,14 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--speculate", type=_positive_int, metavar="K",
                    help="speculative decoding: the draft proposes K tokens, the target checks them at once")
 
+    p = sub.add_parser("quantize", help="write an int8 or int4 copy of a checkpoint")
+    p.add_argument("--ckpt", required=True, type=Path, help="float checkpoint file or folder")
+    p.add_argument("--bits", required=True, type=int, help="8 (per output channel) or 4 (groupwise)")
+    p.add_argument("--group", type=int, help="int4: weights per scale, 32 (default), 64 or 128")
+    p.add_argument("--out", required=True, type=Path, help="new folder for the quantized checkpoint")
+    p.add_argument("--int8-activations", action="store_true",
+                   help="with --bits 8: round activations to int8 too (W8A8; faster on a CPU)")
+
     p = sub.add_parser("bench", help="measure training, decoding or attention speed")
     bench = p.add_subparsers(dest="bench", required=True, parser_class=_Parser)
     b = bench.add_parser("train", help="the full training run of a preset, timed")
@@ -90,6 +99,13 @@ def _build_parser() -> argparse.ArgumentParser:
                    help="where trained models are kept and reused (out/bench-speculative)")
     b.add_argument("--target-iters", type=_positive_int, default=1500,
                    help="training steps of a target trained here (1500)")
+    b.add_argument("--json", action="store_true", help="print one JSON object")
+    b = bench.add_parser("quant", help="float32, bfloat16, int8 and int4 weights: speed, loss, bytes")
+    b.add_argument("--ckpt", type=Path, help="trained checkpoint for the loss (default: train or "
+                   "reuse out/shakespeare-char-cpu)")
+    b.add_argument("--group", type=int, default=32, help="int4 weights per scale (32)")
+    b.add_argument("--new-tokens", type=_positive_int, default=128, help="tokens per timed call")
+    b.add_argument("--rounds", type=_positive_int, default=5, help="interleaved timing rounds")
     b.add_argument("--json", action="store_true", help="print one JSON object")
     p = sub.add_parser("inspect", help="parameters, KV cache, FLOPs and memory of model configs")
     p.add_argument("configs", nargs="+", metavar="CONFIG",

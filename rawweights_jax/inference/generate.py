@@ -87,7 +87,8 @@ def _generate_uncached(graphdef, params, buf_BT, len_B, key, *, n_new: int, samp
 
 
 def params_dtype(params):
-    return jax.tree.leaves(params)[0].dtype
+    """The float type of the model's weights (the KV cache's): quantized weights store integers."""
+    return next(x.dtype for x in jax.tree.leaves(params) if jnp.issubdtype(x.dtype, jnp.floating))
 
 
 def _left_pad(rows: list[list[int]], width: int):

@@ -1,7 +1,7 @@
 """The one matrix-product path of the library, dropout, and how parameters are created.
 
-Every weight product goes through `dense`, so quantized weights and sharding have one place
-to hook in. Parameters are created by `normal_param` / `zeros_param` (an optional bias is a
+Every weight product goes through `dense`, so quantized weights (nn/quant.py) and sharding
+have one place to hook in. Parameters are created by `normal_param` / `zeros_param` (an optional bias is a
 `None` parameter, so the module's pytree holds only what the model has).
 """
 
@@ -13,6 +13,8 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
+from rawweights_jax.nn.quant import QuantizedWeight, quantized_dense
+
 
 # --8<-- [start:dense]
 def dense(x, w, contract: int = 1):
@@ -20,8 +22,11 @@ def dense(x, w, contract: int = 1):
 
     `dense(x_BTD, wq_DNH)` is `einsum("btd,dnh->btnh")`. Flattening to [B*T, D] @ [D, N*H] first
     matters on CPU: XLA's backward pass of a 3-D product (a weight gradient contracting both
-    batch and time) ran about 1.8x slower than the same product in 2-D here.
+    batch and time) ran about 1.8x slower than the same product in 2-D here. A `QuantizedWeight`
+    is multiplied from its integers (nn/quant.py), so a model takes quantized weights as is.
     """
+    if isinstance(w, QuantizedWeight):
+        return quantized_dense(x, w, contract)
     lead, inner = x.shape[:x.ndim - contract], x.shape[x.ndim - contract:]
     size = math.prod(inner)
     y = x.reshape(-1, size) @ w.reshape(size, -1)

@@ -21,6 +21,8 @@ Two ways to use several devices (here: the cores of one CPU, see devices.py):
 
 from __future__ import annotations
 
+import dataclasses
+
 import jax
 from flax import nnx
 from jax.sharding import Mesh, NamedSharding
@@ -40,14 +42,23 @@ def shard_weights(params, mesh: Mesh | None):
         return params
     n = mesh.devices.size
 
-    def place(path, x):
-        axis = SPLIT_AXIS.get(leaf_name(path))
+    def put(x, axis):
         spec = [None] * x.ndim
         if axis is not None and x.shape[axis] % n == 0:
             spec[axis] = mesh.axis_names[0]
         return jax.device_put(x, NamedSharding(mesh, P(*spec)))
 
-    return jax.tree_util.tree_map_with_path(place, params)
+    def place(path, x):
+        axis = SPLIT_AXIS.get(leaf_name(path))
+        if hasattr(type(x), "split_axes"):       # a quantized weight (nn/quant.py, a layer above)
+            if axis is None:
+                return jax.tree.map(lambda a: put(a, None), x)
+            axes = x.split_axes(axis)
+            return dataclasses.replace(x, q=put(x.q, axes["q"]), scale=put(x.scale, axes["scale"]))
+        return put(x, axis)
+
+    return jax.tree_util.tree_map_with_path(place, params,
+                                            is_leaf=lambda x: hasattr(type(x), "split_axes"))
 
 
 def shard_model(model: nnx.Module, mesh: Mesh | None) -> nnx.Module:
