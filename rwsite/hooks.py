@@ -259,9 +259,8 @@ _NAMED_SEARCH_DIALOG = ('<div class="md-search" data-md-component="search" role=
 
 
 def on_post_page(output, page, config):
-    if _SEARCH_DIALOG not in output:
-        raise PluginError(f"{page.file.src_uri}: Material's search dialog markup changed; "
-                          "update _SEARCH_DIALOG in rwsite/hooks.py so it keeps its name")
+    # (a site without Material's search has no dialog; tests/test_site_browser.py checks that
+    # the real site's dialog keeps its name if Material's markup changes)
     output = output.replace(_SEARCH_DIALOG, _NAMED_SEARCH_DIALOG, 1)
     if getattr(page, "nb_url", None):
         import jupytext  # mkdocs-jupyter depends on it
