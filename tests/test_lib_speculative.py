@@ -11,7 +11,6 @@ from flax import nnx
 
 from _lib_support import forward, tiny_model
 from rawweights_jax.inference.generate import generate
-from rawweights_jax.inference.sampling import Sampling
 from rawweights_jax.inference.speculative import accept, speculative_generate
 from rawweights_jax.kvcache.cache import KVCache
 from rawweights_jax.model.gpt import init_model

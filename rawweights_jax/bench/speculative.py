@@ -15,7 +15,6 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import jax
 import numpy as np
 
 from rawweights_jax.bench.common import environment, print_table
@@ -45,11 +44,10 @@ def _trained(kind: str, ckpt: Path | None, out: Path, max_iters: int, quiet: boo
         if not (folder / LATEST).is_file():
             run = target_run(max_iters) if kind == "target" else preset(DRAFT_PRESET)
             if not quiet:
-                print(f"training the {kind} ({'%d' % max_iters if kind == 'target' else 'preset'} "
-                      f"steps) into {folder}")
+                print(f"training the {kind} ({run.train.max_iters} steps) into {folder}")
             train(run, load_shakespeare(), out_dir=folder, progress=None if quiet else print)
         ckpt = folder
-    model, tokenizer, run, _ = load_model(ckpt)
+    model, tokenizer, _, _ = load_model(ckpt)
     return model, tokenizer
 
 
