@@ -51,19 +51,24 @@ def _trained(kind: str, ckpt: Path | None, out: Path, max_iters: int, quiet: boo
     return model, tokenizer
 
 
-def _tokens_per_second(fn, n_tokens: int, repeat: int) -> tuple[float, object]:
-    result = fn()                                       # compile
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - t0)
-    return n_tokens / float(np.median(times)), result
+def _interleaved_seconds(fns: dict, rounds: int) -> tuple[dict, dict, dict]:
+    """Median and spread (min, max) of each function's wall seconds over `rounds` rounds that
+    each run every function once, in turn (a change of load hits all of them alike), and each
+    function's output."""
+    outputs = {name: fn() for name, fn in fns.items()}              # compile, keep the result
+    times = {name: [] for name in fns}
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            t0 = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - t0)
+    return ({n: float(np.median(t)) for n, t in times.items()},
+            {n: (min(t), max(t)) for n, t in times.items()}, outputs)
 
 
 def bench_speculative(ks=(1, 2, 3, 4, 6), new_tokens: int = 200, target_ckpt: Path | None = None,
                       draft_ckpt: Path | None = None, out: Path = Path("out/bench-speculative"),
-                      target_iters: int = 1500, repeat: int = 3, quiet: bool = False) -> dict:
+                      target_iters: int = 1500, rounds: int = 5, quiet: bool = False) -> dict:
     target, tokenizer = _trained("target", target_ckpt, out, target_iters, quiet)
     draft, draft_tokenizer = _trained("draft", draft_ckpt, out, target_iters, quiet)
     if draft_tokenizer.vocab_size != tokenizer.vocab_size:
@@ -79,17 +84,22 @@ def bench_speculative(ks=(1, 2, 3, 4, 6), new_tokens: int = 200, target_ckpt: Pa
         return [speculative_generate(target, draft, p, new_tokens, k=k, temperature=temperature,
                                      seed=i, vocab=V) for i, p in enumerate(prompts)]
 
-    base_tps, base_out = _tokens_per_second(baseline, n_total, repeat)
-    draft_tps, _ = _tokens_per_second(
-        lambda: [generate(draft, [p], new_tokens, temperature=0.0, vocab=V)[0] for p in prompts],
-        n_total, repeat)
+    fns = {"target": baseline,
+           "draft": lambda: [generate(draft, [p], new_tokens, temperature=0.0, vocab=V)[0]
+                             for p in prompts]}
+    fns.update({k: (lambda k=k: speculate(k)) for k in ks})
+    seconds, spread, outputs = _interleaved_seconds(fns, rounds)
+    base_tps, base_out = n_total / seconds["target"], outputs["target"]
+    draft_tps = n_total / seconds["draft"]
     rows = []
     for k in ks:
-        tps, results = _tokens_per_second(lambda: speculate(k), n_total, repeat)
+        tps, results = n_total / seconds[k], outputs[k]
         identical = [r.tokens for r in results] == base_out
         proposed = sum(r.proposed for r in results)
         accepted = sum(r.accepted for r in results)
+        slow, fast = (n_total / spread[k][1], n_total / spread[k][0])
         rows.append({"k": k, "tokens_per_second": round(tps, 1), "speedup": round(tps / base_tps, 3),
+                     "tokens_per_second_range": [round(slow, 1), round(fast, 1)],
                      "acceptance_rate": round(accepted / proposed, 4),
                      "tokens_per_target_pass": round(n_total / sum(r.rounds for r in results), 3),
                      "greedy_identical": identical})
@@ -101,7 +111,9 @@ def bench_speculative(ks=(1, 2, 3, 4, 6), new_tokens: int = 200, target_ckpt: Pa
     result = {"benchmark": "speculative", "target_params": count_params(target),
               "draft_params": count_params(draft), "new_tokens_per_prompt": new_tokens,
               "prompts": len(prompts), "k": best["k"], "acceptance_rate": best["acceptance_rate"],
-              "baseline_tokens_per_second": round(base_tps, 1),
+              "baseline_tokens_per_second": round(base_tps, 1), "rounds": rounds,
+              "baseline_tokens_per_second_range": [round(n_total / spread["target"][1], 1),
+                                                   round(n_total / spread["target"][0], 1)],
               "draft_tokens_per_second": round(draft_tps, 1),
               "speculative_tokens_per_second": best["tokens_per_second"], "speedup": best["speedup"],
               "greedy_identical": all(r["greedy_identical"] for r in rows),

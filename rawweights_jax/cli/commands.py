@@ -18,6 +18,7 @@ from rawweights_jax.bench.decode import bench_decode
 from rawweights_jax.bench.moe import bench_moe
 from rawweights_jax.bench.speculative import bench_speculative
 from rawweights_jax.bench.quant import bench_quant
+from rawweights_jax.bench.roofline import bench_roofline
 from rawweights_jax.bench.train import bench_train
 from rawweights_jax.ckpt.checkpoint import LATEST, CheckpointError, load_model
 from rawweights_jax.config import Runtime, preset
@@ -114,10 +115,16 @@ def bench_command(args) -> None:
         result = bench_arch(iters=args.iters, quiet=args.json, mesh=mesh)
     elif args.bench == "speculative":
         result = bench_speculative(lengths(args.ks, "--ks"), args.new_tokens, args.target_ckpt, args.draft_ckpt,
-                                   args.out, args.target_iters, quiet=args.json)
+                                   args.out, args.target_iters, args.rounds, quiet=args.json)
     elif args.bench == "quant":
         result = bench_quant(args.ckpt, args.group, args.new_tokens, args.rounds, quiet=args.json,
                              mesh=device_mesh(MODEL))
+    elif args.bench == "roofline":
+        names = [n.strip() for n in args.presets.split(",") if n.strip()]
+        for name in names:
+            preset(name)                    # an unknown name: one line listing the known ones
+        result = bench_roofline(names, lengths(args.batches, "--batches"), args.tokens, quiet=args.json,
+                                mesh=device_mesh(MODEL))
     elif args.bench == "moe":
         result = bench_moe(lengths(args.tokens, "--tokens"), quiet=args.json)
     else:

@@ -3,7 +3,7 @@
     rawweights train --preset shakespeare-char-cpu --out out/cpu
     rawweights generate --ckpt out/cpu --prompt "ROMEO:" --max-new-tokens 300
     rawweights quantize --ckpt out/cpu --bits 4 --group 32 --out out/cpu-int4
-    rawweights bench train|decode|attention|arch|moe|quant [--json]
+    rawweights bench train|decode|attention|arch|moe|quant|speculative|roofline [--json]
     rawweights inspect llama-3.1-8b deepseek-v3 path/to/config.json [--context N] [--json]
 
 Bad input (an unknown preset, a missing or damaged checkpoint, a character the model never saw)
@@ -99,6 +99,14 @@ def _build_parser() -> argparse.ArgumentParser:
                    help="where trained models are kept and reused (out/bench-speculative)")
     b.add_argument("--target-iters", type=_positive_int, default=1500,
                    help="training steps of a target trained here (1500)")
+    b.add_argument("--rounds", type=_positive_int, default=5, help="interleaved timing rounds (5)")
+    b.add_argument("--json", action="store_true", help="print one JSON object")
+    b = bench.add_parser("roofline", help="matmul peak, memory bandwidth, and each preset's phases under them")
+    b.add_argument("--presets", default="shakespeare-char-cpu,shakespeare-char,gpt2-small",
+                   help="presets to place (comma-separated)")
+    b.add_argument("--batches", default="1,8,64", help="batch sizes (comma-separated)")
+    b.add_argument("--tokens", type=_positive_int, default=64,
+                   help="prompt tokens of a prefill, cached tokens of a decode step (64)")
     b.add_argument("--json", action="store_true", help="print one JSON object")
     b = bench.add_parser("quant", help="float32, bfloat16, int8 and int4 weights: speed, loss, bytes")
     b.add_argument("--ckpt", type=Path, help="trained checkpoint for the loss (default: train or "
