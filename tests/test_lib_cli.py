@@ -54,6 +54,12 @@ def test_train_then_generate_and_errors_on_the_way(tmp_path):
                    "--max-new-tokens", "30", "--seed", "1")
     assert r.returncode == 0, r.stderr
     assert r.stdout.startswith("First") and len(r.stdout.rstrip("\n")) >= 35
+    r = rawweights("generate", "--ckpt", str(tmp_path / "run"), "--prompt", "First",
+                   "--max-new-tokens", "30", "--seed", "1", "--kv-int8")
+    assert r.returncode == 0 and r.stdout.startswith("First"), r.stderr
+    r = rawweights("generate", "--ckpt", str(tmp_path / "run"), "--prompt", "First", "--kv-int8",
+                   "--no-cache")
+    assert r.returncode == 2 and "--kv-int8 needs the ordinary cached decoder" in r.stderr
     r = rawweights("generate", "--ckpt", str(tmp_path / "run"), "--prompt", "First{")
     assert r.returncode == 2 and "unknown character '{' at position 5" in r.stderr
     r = rawweights("train", "--preset", "shakespeare-char-cpu", "--out", str(tmp_path / "run"), env=env)

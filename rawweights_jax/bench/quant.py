@@ -1,5 +1,5 @@
-"""`rawweights bench quant`: what int8 and int4 weights buy and cost, against float32 and
-bfloat16, in one run: decode tokens/s at batch 1 and 8 on the `shakespeare-char` shape, weight
+"""`rawweights bench quant`: what int8 and int4 weights (and an int8 KV cache) buy and cost,
+against float32 and bfloat16, in one run: decode tokens/s at batch 1 and 8 on the `shakespeare-char` shape, weight
 bytes, the speed limit of streaming float32 weights, and the validation loss and per-matrix
 output error of a trained checkpoint (the CPU preset's, trained first when none is given).
 
@@ -31,6 +31,7 @@ from rawweights_jax.config import preset
 from rawweights_jax.data.shakespeare import load_shakespeare
 from rawweights_jax.inference.generate import generate
 from rawweights_jax.inference.quant import layer_errors, val_loss
+from rawweights_jax.kvcache.cache import KVCache
 from rawweights_jax.model.gpt import init_model
 from rawweights_jax.nn.quant import quantize_model, weight_bytes
 from rawweights_jax.parallel.sharding import shard_model
@@ -69,7 +70,8 @@ def quality(ckpt: Path, group: int) -> dict:
     models = variants(model, group)
     out = {f"{name}_val_loss": round(val_loss(m, val_Z, run.model.context_len, count=512), 5)
            for name, m in models.items()}
-    for name in ("bf16", "int8", "int4", "w8a8"):
+    out["kv8_val_loss"] = round(val_loss(model, val_Z, run.model.context_len, count=512, kv_bits=8), 5)
+    for name in ("bf16", "int8", "int4", "w8a8", "kv8"):
         out[f"{name}_val_loss_increase"] = round(out[f"{name}_val_loss"] - out["f32_val_loss"], 5)
     for name in ("int8", "int4"):         # (w8a8's weights are int8's)
         out[f"{name}_layer_output_error"] = layer_errors(model, models[name])
@@ -86,6 +88,9 @@ def speed(preset_name: str, group: int, new_tokens: int, rounds: int, mesh: Mesh
             prompts = [[b % cfg.vocab_size] for b in range(batch)]
             calls[f"{name}_b{batch}"] = (batch, lambda m=m, p=prompts: generate(
                 m, p, new_tokens, temperature=1.0, seed=0, mesh=mesh))
+            if name == "f32":           # float32 weights, int8 KV cache
+                calls[f"kv8_b{batch}"] = (batch, lambda m=m, p=prompts: generate(
+                    m, p, new_tokens, temperature=1.0, seed=0, mesh=mesh, kv_bits=8))
     for _, call in calls.values():      # compile every variant before timing any
         call()
     seconds = {k: [] for k in calls}
@@ -103,8 +108,11 @@ def speed(preset_name: str, group: int, new_tokens: int, rounds: int, mesh: Mesh
         out[f"{key}_tokens_per_second_range"] = [round(tps[0], 1), round(tps[-1], 1)]
     for name in models:
         out[f"{name}_weight_bytes"] = weight_bytes(nnx.state(models[name], nnx.Param))
+    for name, bits in (("f32", None), ("int8", 8)):      # one token's keys and values, all layers
+        cache = KVCache.empty(cfg, 1, 1, jnp.float32, bits)
+        out[f"{name}_kv_bytes_per_token"] = sum(x.nbytes for x in jax.tree.leaves((cache.k, cache.v)))
     for batch in (1, 8):
-        for name in ("bf16", "int8", "int4", "w8a8"):
+        for name in ("bf16", "int8", "int4", "w8a8", "kv8"):
             out[f"{name}_b{batch}_speedup"] = round(
                 out[f"{name}_b{batch}_tokens_per_second"] / out[f"f32_b{batch}_tokens_per_second"], 3)
     limit = float(np.median(limits))
@@ -125,7 +133,7 @@ def bench_quant(ckpt: Path | None = None, group: int = 32, new_tokens: int = 128
               **speed(preset_name, group, new_tokens, rounds, mesh)}
     if mesh is not None:     # the same on one core: no sums across devices after each layer
         one = speed(preset_name, group, new_tokens, rounds, None)
-        result.update({f"one_device_{k}": v for k, v in one.items() if not k.endswith("bytes")})
+        result.update({f"one_device_{k}": v for k, v in one.items() if "bytes" not in k})
     result = {**result, **quality(ckpt, group),
               "loadavg_before_after": [round(x, 2) for x in (*load_before[:1], os.getloadavg()[0])],
               **environment()}

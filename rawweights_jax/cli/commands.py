@@ -69,6 +69,8 @@ def generate_command(args) -> None:
     if (args.draft_ckpt is None) != (args.speculate is None):
         raise ValueError("--draft-ckpt and --speculate go together: a draft model and the "
                          "number of tokens it proposes per round")
+    if args.kv_int8 and (args.no_cache or args.speculate is not None):
+        raise ValueError("--kv-int8 needs the ordinary cached decoder: not with --no-cache or --speculate")
     mesh = device_mesh(MODEL)            # tensor parallel: each weight split over the cores
     model, tokenizer, _, _ = load_model(args.ckpt)
     shard_model(model, mesh)
@@ -77,7 +79,7 @@ def generate_command(args) -> None:
         return _speculative_command(args, model, tokenizer, prompts)
     outs = generate(model, prompts, args.max_new_tokens, temperature=args.temperature,
                     top_k=args.top_k, top_p=args.top_p, seed=args.seed, use_cache=not args.no_cache,
-                    vocab=tokenizer.vocab_size, mesh=mesh)
+                    vocab=tokenizer.vocab_size, mesh=mesh, kv_bits=8 if args.kv_int8 else None)
     for i, (prompt, out) in enumerate(zip(args.prompt, outs)):
         if len(outs) > 1:
             print(f"--- sample {i + 1} ---")

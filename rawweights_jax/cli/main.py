@@ -67,6 +67,8 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--top-p", type=float, help="sample among the likeliest tokens holding mass p")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-cache", action="store_true", help="recompute every step (slow; to compare)")
+    p.add_argument("--kv-int8", action="store_true",
+                   help="keep the KV cache in int8, one scale per token and head (a quarter of float32's bytes)")
     p.add_argument("--draft-ckpt", type=Path, help="a smaller model with the same tokenizer, for --speculate")
     p.add_argument("--speculate", type=_positive_int, metavar="K",
                    help="speculative decoding: the draft proposes K tokens, the target checks them at once")

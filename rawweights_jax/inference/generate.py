@@ -41,15 +41,15 @@ def pad_width(n: int) -> int:
 
 
 # --8<-- [start:decode_loop]
-@functools.partial(jax.jit, static_argnames=("graphdef", "n_new", "sampling", "with_logits"))
+@functools.partial(jax.jit, static_argnames=("graphdef", "n_new", "sampling", "with_logits", "kv_bits"))
 def _generate_cached(graphdef, params, tokens_BT, valid_BT, key, *, n_new: int,
-                     sampling: Sampling, with_logits: bool = False):
+                     sampling: Sampling, with_logits: bool = False, kv_bits: int | None = None):
     model = nnx.merge(graphdef, params)
     B = tokens_BT.shape[0]
     # Slots for the prompt and every new token, never more than the context: a model with a
     # 128k-token context does not allocate a 128k-slot cache for a short answer.
     slots = min(model.cfg.context_len, -(-(tokens_BT.shape[1] + n_new) // PAD_MULTIPLE) * PAD_MULTIPLE)
-    cache = KVCache.empty(model.cfg, B, slots, params_dtype(params))
+    cache = KVCache.empty(model.cfg, B, slots, params_dtype(params), kv_bits)
     logits_BTV, cache = model.step(tokens_BT, cache, valid_BT)          # prefill
     logits_BV = logits_BTV[:, -1]
     new_tokens = jnp.zeros((B, n_new), jnp.int32)
@@ -91,7 +91,7 @@ def params_dtype(params):
     return next(x.dtype for x in jax.tree.leaves(params) if jnp.issubdtype(x.dtype, jnp.floating))
 
 
-def _left_pad(rows: list[list[int]], width: int):
+def left_pad(rows: list[list[int]], width: int):
     tokens_BT = np.zeros((len(rows), width), np.int32)
     valid_BT = np.zeros((len(rows), width), bool)
     for b, row in enumerate(rows):
@@ -117,7 +117,7 @@ def _check(model: GPT, prompts) -> list[list[int]]:
 def generate(model: GPT, prompts, max_new_tokens: int, *, temperature: float = 1.0,
              top_k: int | None = None, top_p: float | None = None, seed: int = 0,
              use_cache: bool = True, vocab: int | None = None,
-             mesh: Mesh | None = None) -> list[list[int]]:
+             mesh: Mesh | None = None, kv_bits: int | None = None) -> list[list[int]]:
     """Continue each prompt (a list of token ids) by `max_new_tokens` sampled tokens.
 
     Returns the new tokens of each row. Equal seeds give equal outputs. `vocab` limits the
@@ -125,7 +125,8 @@ def generate(model: GPT, prompts, max_new_tokens: int, *, temperature: float = 1
     With a `mesh`, each weight matrix is split over its devices (tensor parallelism,
     parallel/sharding.py); place the model there once with `shard_model(model, mesh)` and
     repeated calls find the weights already split (on the 10.7M-parameter model, splitting
-    costs about 20 ms, 7% of a 64-token call).
+    costs about 20 ms, 7% of a 64-token call). `kv_bits=8` keeps the KV cache in int8 with
+    one scale per token and head (kvcache/cache.py `Int8KV`): a quarter of float32's bytes.
     """
     if not (isinstance(max_new_tokens, int) and max_new_tokens >= 1):
         raise ValueError(f"max_new_tokens={max_new_tokens!r} is invalid: expected an integer >= 1")
@@ -136,27 +137,37 @@ def generate(model: GPT, prompts, max_new_tokens: int, *, temperature: float = 1
     key = jax.random.key(seed)
     ctx = model.cfg.context_len
     if not use_cache:
+        if kv_bits:
+            raise ValueError("kv_bits needs the KV cache: it cannot be combined with use_cache=False")
         return _uncached(graphdef, params, rows, max_new_tokens, key, sampling, ctx)
     new: list[list[int]] = [[] for _ in rows]
     chunk = 0
     while len(new[0]) < max_new_tokens:
-        # what each row has so far, trimmed to leave room for at least half a context of new tokens
-        keep = ctx // 2 if chunk else ctx - 1
-        history = [(r + n)[-keep:] for r, n in zip(rows, new)]
-        longest = max(map(len, history))
-        width = min(pad_width(longest), keep)
-        # Padding to a round width must not push a request that fits the context into a
-        # second chunk (a 3-token prompt padded to 4 leaves room for 252 new tokens, not 253).
-        remaining = max_new_tokens - len(new[0])
-        width = max(longest, min(width, ctx - remaining))
-        n_new = min(remaining, ctx - width)
-        tokens_BT, valid_BT = _left_pad(history, width)
+        history, width, n_new = next_chunk([r + n for r, n in zip(rows, new)], ctx,
+                                           max_new_tokens - len(new[0]), first=not chunk)
+        tokens_BT, valid_BT = left_pad(history, width)
         new_tokens, _ = _generate_cached(graphdef, params, tokens_BT, valid_BT,
-                                     jax.random.fold_in(key, chunk), n_new=n_new, sampling=sampling)
+                                     jax.random.fold_in(key, chunk), n_new=n_new, sampling=sampling,
+                                     kv_bits=kv_bits)
         for row, toks in zip(new, np.asarray(new_tokens).tolist()):
             row.extend(toks)
         chunk += 1
     return new
+
+
+def next_chunk(texts: list[list[int]], ctx: int, remaining: int, first: bool):
+    """(history, width, n_new) of the next compiled call: what each row keeps of its text (all
+    of it that fits, leaving one slot, at first; the latest half-context after), the padded
+    width it is prefilled at, and how many tokens that call generates. Speculative decoding
+    (speculative.py) cuts its calls at the same places, so its greedy text is this decoder's."""
+    keep = ctx - 1 if first else ctx // 2
+    history = [t[-keep:] for t in texts]
+    longest = max(map(len, history))
+    width = min(pad_width(longest), keep)
+    # Padding to a round width must not push a request that fits the context into a
+    # second chunk (a 3-token prompt padded to 4 leaves room for 252 new tokens, not 253).
+    width = max(longest, min(width, ctx - remaining))
+    return history, width, min(remaining, ctx - width)
 
 
 def _uncached(graphdef, params, rows, max_new_tokens, key, sampling, ctx):
@@ -178,7 +189,7 @@ def _uncached(graphdef, params, rows, max_new_tokens, key, sampling, ctx):
 def cached_logits(model: GPT, prompt, n_new: int):
     """Greedy continuation of one prompt with the logits seen before each new token (for tests)."""
     graphdef, params = nnx.split(model, nnx.Param)
-    tokens_BT, valid_BT = _left_pad(_check(model, [prompt]), len(prompt))
+    tokens_BT, valid_BT = left_pad(_check(model, [prompt]), len(prompt))
     new_tokens, new_logits = _generate_cached(graphdef, params, tokens_BT, valid_BT, jax.random.key(0),
                                         n_new=n_new, sampling=Sampling(0.0), with_logits=True)
     return new_tokens[0], new_logits[0]

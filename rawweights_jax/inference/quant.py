@@ -17,6 +17,8 @@ from flax import nnx
 from rawweights_jax.ckpt.checkpoint import LATEST, CheckpointError, load_model, run_of, save
 from rawweights_jax.core.names import weight_name
 from rawweights_jax.data.batches import spaced_windows
+from rawweights_jax.inference.generate import params_dtype
+from rawweights_jax.kvcache.cache import KVCache
 from rawweights_jax.nn.quant import (QuantizedWeight, check_quant, dequantize, is_quantized,
                                      quantize_model)
 from rawweights_jax.train.loss import cross_entropy
@@ -43,16 +45,24 @@ def quantize_checkpoint(src: str | Path, out: str | Path, bits: int, group: int 
                 quant={"bits": bits, "group": group, "act_bits": act_bits})
 
 
-@nnx.jit
-def _window_losses(model, x_BT, y_BT):
-    return cross_entropy(model(x_BT), y_BT)
+@nnx.jit(static_argnames="kv_bits")
+def _window_losses(model, x_BT, y_BT, kv_bits=0):
+    if not kv_bits:
+        return cross_entropy(model(x_BT), y_BT)
+    # through the cache: every layer writes its keys and values as int8 and attends over them
+    B, T = x_BT.shape
+    cache = KVCache.empty(model.cfg, B, T, params_dtype(nnx.state(model, nnx.Param)), kv_bits)
+    return cross_entropy(model.step(x_BT, cache)[0], y_BT)
 
 
-def val_loss(model, val_Z, length: int, count: int = 256, batch: int = 64) -> float:
+def val_loss(model, val_Z, length: int, count: int = 256, batch: int = 64,
+             kv_bits: int | None = None) -> float:
     """Mean next-token cross-entropy (nats) on `count` evenly spaced validation windows: the
-    same windows for every model, so differences between models are not sampling noise."""
+    same windows for every model, so differences between models are not sampling noise.
+    `kv_bits=8` scores the windows as a prefill into an int8 KV cache (attention reads the
+    rounded keys and values)."""
     x_NT, y_NT = spaced_windows(val_Z, length, count)
-    losses = [float(_window_losses(model, x_NT[i:i + batch], y_NT[i:i + batch]))
+    losses = [float(_window_losses(model, x_NT[i:i + batch], y_NT[i:i + batch], kv_bits or 0))
               for i in range(0, count, batch)]
     return float(np.mean(losses))
 

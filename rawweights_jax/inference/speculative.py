@@ -35,7 +35,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from rawweights_jax.inference.generate import params_dtype
+from rawweights_jax.inference.generate import left_pad, next_chunk, params_dtype
 from rawweights_jax.inference.sampling import Sampling, probabilities
 from rawweights_jax.kvcache.cache import KVCache
 from rawweights_jax.model.gpt import GPT
@@ -84,14 +84,14 @@ def accept(p_KV, q_KV, drafts_K, key, greedy: bool):
 
 
 @functools.partial(jax.jit, static_argnames=("tgraph", "dgraph", "n_new", "k", "sampling", "slots"))
-def _speculate(tgraph, tparams, dgraph, dparams, prompt_1T, key, *, n_new: int, k: int,
+def _speculate(tgraph, tparams, dgraph, dparams, prompt_1T, valid_1T, key, *, n_new: int, k: int,
                sampling: Sampling, slots: int):
     target, draft = nnx.merge(tgraph, tparams), nnx.merge(dgraph, dparams)
     tcache = KVCache.empty(target.cfg, 1, slots, params_dtype(tparams))
     dcache = KVCache.empty(draft.cfg, 1, slots, params_dtype(dparams))
     if prompt_1T.shape[1] > 1:                     # the caches hold all but the pending token
-        _, tcache = target.step(prompt_1T[:, :-1], tcache)
-        _, dcache = draft.step(prompt_1T[:, :-1], dcache)
+        _, tcache = target.step(prompt_1T[:, :-1], tcache, valid_1T[:, :-1])
+        _, dcache = draft.step(prompt_1T[:, :-1], dcache, valid_1T[:, :-1])
     greedy = sampling.temperature == 0
     out = jnp.zeros((n_new + k + 1,), jnp.int32)
 
@@ -151,7 +151,9 @@ def speculative_generate(target: GPT, draft: GPT, prompt, max_new_tokens: int, *
 
     The output follows the target's distribution (its greedy output at temperature 0); the
     draft changes only the speed. Past the shorter context of the two models, the most recent
-    half-context is prefilled again, as `generate` does.
+    half-context is prefilled again, at the same points as `generate` (`next_chunk`). Drafts
+    past a chunk's end are discarded (with learned positions they would take the last
+    position's embedding; none of them is ever kept).
     """
     check_pair(target, draft, k)
     if not (isinstance(max_new_tokens, int) and max_new_tokens >= 1):
@@ -164,20 +166,21 @@ def speculative_generate(target: GPT, draft: GPT, prompt, max_new_tokens: int, *
     tgraph, tparams = nnx.split(target, nnx.Param)
     dgraph, dparams = nnx.split(draft, nnx.Param)
     ctx = min(target.cfg.context_len, draft.cfg.context_len)
-    if ctx < k + 3:
-        raise ValueError(f"speculate={k} leaves no room in a {ctx}-token context: use k <= {ctx - 3}")
+    if k >= ctx // 2:
+        raise ValueError(f"speculate={k} leaves no room in a {ctx}-token context: use k < {ctx // 2}")
     key = jax.random.key(seed)
     new: list[int] = []
     proposed = accepted = rounds = 0
     chunk = 0
     while len(new) < max_new_tokens:
-        keep = ctx // 2 if chunk else ctx - k - 2
-        history = (prompt + new)[-keep:]
-        # a round may write k + 1 slots past the last token it keeps
-        n_new = min(max_new_tokens - len(new), ctx - len(history) - k - 1)
-        out, p, a, r = _speculate(tgraph, tparams, dgraph, dparams, jnp.asarray([history], jnp.int32),
+        # the same cuts and padded widths as `generate`: the same contexts, so the same greedy
+        # text, and few compiled shapes; a round may write k slots past the chunk's last token
+        history, width, n_new = next_chunk([prompt + new], ctx, max_new_tokens - len(new),
+                                           first=not chunk)
+        tokens_1T, valid_1T = left_pad(history, width)
+        out, p, a, r = _speculate(tgraph, tparams, dgraph, dparams, tokens_1T, valid_1T,
                                   jax.random.fold_in(key, chunk), n_new=n_new, k=k, sampling=sampling,
-                                  slots=len(history) + n_new + k)
+                                  slots=width + n_new + k)
         new.extend(np.asarray(out).tolist())
         proposed, accepted, rounds = proposed + int(p), accepted + int(a), rounds + int(r)
         chunk += 1

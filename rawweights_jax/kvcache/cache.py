@@ -50,12 +50,23 @@ class KVCache(NamedTuple):
     end: jax.Array             # int32 scalar: next slot to write
 
     @classmethod
-    def empty(cls, cfg: ModelConfig, batch: int, slots: int, dtype=jnp.float32) -> KVCache:
+    def empty(cls, cfg: ModelConfig, batch: int, slots: int, dtype=jnp.float32,
+              kv_bits: int | None = None) -> KVCache:
+        """An empty cache; `kv_bits=8` keeps keys and values in int8 (Int8KV) with `dtype` scales."""
+        if kv_bits not in (None, 8):
+            raise ValueError(f"kv_bits={kv_bits!r}: the cache is kept in the model's float type "
+                             "(None) or in int8 (8)")
         (K, Hk), (Kv, Hv) = cache_widths(cfg)
         W = ring_slots(cfg, slots)
         size = lambda kind: W if kind == "local" else slots
-        ks = tuple(jnp.zeros((batch, K, size(kind), Hk), dtype) for kind in cfg.layer_kinds)
-        vs = tuple(jnp.zeros((batch, Kv, size(kind), Hv), dtype) for kind in cfg.layer_kinds)
+
+        def buffer(shape):
+            if kv_bits is None or not shape[-1]:           # (MLA's empty value buffer stays)
+                return jnp.zeros(shape, dtype)
+            return Int8KV(jnp.zeros(shape, jnp.int8), jnp.ones(shape[:-1] + (1,), dtype))
+
+        ks = tuple(buffer((batch, K, size(kind), Hk)) for kind in cfg.layer_kinds)
+        vs = tuple(buffer((batch, Kv, size(kind), Hv)) for kind in cfg.layer_kinds)
         return cls(ks, vs, jnp.full((batch, slots), EMPTY, jnp.int32),
                    jnp.full((batch, W), EMPTY, jnp.int32),
                    jnp.zeros((batch,), jnp.int32), jnp.zeros((), jnp.int32))
@@ -90,8 +101,9 @@ def ring_write(buf_BKWH, new_BTKH, slot_BT):
     B, T, K, _ = new_BTKH.shape
     b_BKT = jnp.arange(B)[:, None, None]
     k_BKT = jnp.arange(K)[None, :, None]
-    return buf_BKWH.at[b_BKT, k_BKT, slot_BT[:, None, :]].set(
-        new_BTKH.transpose(0, 2, 1, 3).astype(buf_BKWH.dtype), mode="drop")
+    put = lambda buf, new_BKTH: buf.at[b_BKT, k_BKT, slot_BT[:, None, :]].set(
+        new_BKTH.astype(buf.dtype), mode="drop")
+    return _write(put, buf_BKWH, new_BTKH.transpose(0, 2, 1, 3))
 
 
 def cache_widths(cfg: ModelConfig) -> tuple[tuple[int, int], tuple[int, int]]:
@@ -105,5 +117,40 @@ def cache_widths(cfg: ModelConfig) -> tuple[tuple[int, int], tuple[int, int]]:
 
 def cache_write(buf_BKSH, new_BTKH, end):
     """Write T new entries into a head-major cache buffer at slot `end` (shapes stay static)."""
-    return jax.lax.dynamic_update_slice_in_dim(
-        buf_BKSH, new_BTKH.transpose(0, 2, 1, 3).astype(buf_BKSH.dtype), end, axis=2)
+    put = lambda buf, new_BKTH: jax.lax.dynamic_update_slice_in_dim(
+        buf, new_BKTH.astype(buf.dtype), end, axis=2)
+    return _write(put, buf_BKSH, new_BTKH.transpose(0, 2, 1, 3))
+
+
+# --------------------------------------------------------------------------- int8 entries
+# --8<-- [start:int8]
+class Int8KV(NamedTuple):
+    """One layer's keys (or values) in int8, with one scale per token and head: the largest
+    magnitude of the entry's H numbers maps to 127. Per token, because a new token's keys are
+    written once and never revisited; per head, because heads differ in scale."""
+
+    q_BKSH: jax.Array          # int8
+    scale_BKS1: jax.Array      # the model's float type
+
+
+def quantize_entries(new_BKTH) -> Int8KV:
+    scale_BKT1 = jnp.max(jnp.abs(new_BKTH), axis=-1, keepdims=True) / 127
+    scale_BKT1 = jnp.where(scale_BKT1 > 0, scale_BKT1, 1)
+    q_BKTH = jnp.clip(jnp.round(new_BKTH / scale_BKT1), -127, 127).astype(jnp.int8)
+    return Int8KV(q_BKTH, scale_BKT1)
+
+
+def read_buffer(buf_BKSH):
+    """A layer's cache buffer as numbers: int8 entries times their scales, or the buffer itself."""
+    if isinstance(buf_BKSH, Int8KV):
+        return buf_BKSH.q_BKSH.astype(buf_BKSH.scale_BKS1.dtype) * buf_BKSH.scale_BKS1
+    return buf_BKSH
+# --8<-- [end:int8]
+
+
+def _write(put, buf, new_BKTH):
+    """`put(buffer, entries)` into a plain buffer, or into both arrays of an int8 one."""
+    if isinstance(buf, Int8KV):
+        entries = quantize_entries(new_BKTH.astype(buf.scale_BKS1.dtype))
+        return Int8KV(put(buf.q_BKSH, entries.q_BKSH), put(buf.scale_BKS1, entries.scale_BKS1))
+    return put(buf, new_BKTH)

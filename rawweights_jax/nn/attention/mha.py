@@ -13,7 +13,7 @@ import jax.numpy as jnp
 from flax import nnx
 
 from rawweights_jax.config import ModelConfig, Runtime
-from rawweights_jax.kvcache.cache import cache_write, ring_write
+from rawweights_jax.kvcache.cache import cache_write, read_buffer, ring_write
 from rawweights_jax.nn.attention.attend import attend
 from rawweights_jax.nn.attention.mask import Mask
 from rawweights_jax.nn.dense import dense, normal_param, zeros_param
@@ -66,12 +66,12 @@ class Attention(nnx.Module):
         if cache_kv is None:                 # training / full recompute: keys are the inputs
             k_BSKH, v_BSKH = k_BTKH, v_BTKH
         elif self.local:                     # ring of W slots: old window + new tokens, then write
-            k_BSKH, v_BSKH = (jnp.concatenate([c_BKWH.transpose(0, 2, 1, 3), new_BTKH], axis=1)
+            k_BSKH, v_BSKH = (jnp.concatenate([read_buffer(c_BKWH).transpose(0, 2, 1, 3), new_BTKH], axis=1)
                               for c_BKWH, new_BTKH in zip(cache_kv, (k_BTKH, v_BTKH)))
             cache_kv = ring_write(cache_kv[0], k_BTKH, end), ring_write(cache_kv[1], v_BTKH, end)
         else:                                # write the T new slots at `end`; shapes stay static
             cache_kv = cache_write(cache_kv[0], k_BTKH, end), cache_write(cache_kv[1], v_BTKH, end)
-            k_BSKH, v_BSKH = (c_BKSH.transpose(0, 2, 1, 3) for c_BKSH in cache_kv)
+            k_BSKH, v_BSKH = (read_buffer(c_BKSH).transpose(0, 2, 1, 3) for c_BKSH in cache_kv)
         out_BTNH = attend(q_BTNH, k_BSKH, v_BSKH, mask, self.backend, self.scale)
         out_BTD = dense(out_BTNH, self.wo_NHD[...], contract=2)
         if self.bo_D is not None:
