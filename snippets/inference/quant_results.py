@@ -25,6 +25,9 @@ for v in ("f32", "bf16", "int8", "int4", "w8a8"):
     ratio = lambda b: speed(b) / r[f"f32_b{b}_tokens_per_second"]
     print(f"{v:8} {r[f'{v}_weight_bytes'] / 1e6:6.1f} {r[f'{v}_val_loss']:9.4f} "
           f"{speed(1):9.0f} {ratio(1):6.2f} {speed(8):9.0f} {ratio(8):6.2f}")
+print(f"int8 KV cache (float32 weights): {r['int8_kv_bytes_per_token']} bytes per token against "
+      f"{r['f32_kv_bytes_per_token']}, val loss {r['kv8_val_loss']:.4f}, "
+      f"b1 {r['kv8_b1_speedup']:.2f}x, b8 {r['kv8_b8_speedup']:.2f}x float32")
 print(f"one device: w8a8 batch 1 at {r['one_device_w8a8_b1_speedup']:.2f}x float32, "
       f"int8 weight-only at {r['one_device_int8_b1_speedup']:.2f}x")
 # --8<-- [end:table]
@@ -35,6 +38,13 @@ value("w8a8_loss_change", f"{r['w8a8_val_loss_increase']:+.4f}")
 value("int8_b1", f"{r['int8_b1_speedup']:.2f}")
 value("int4_b1", f"{r['int4_b1_speedup']:.2f}")
 value("w8a8_one_device_b1", f"{r['one_device_w8a8_b1_speedup']:.2f}")
+value("kv8_loss_change", f"{r['kv8_val_loss_increase']:+.5f}")
+value("kv8_b1", f"{r['kv8_b1_speedup']:.2f}")
+value("kv8_b8", f"{r['kv8_b8_speedup']:.2f}")
+value("kv_bytes_f32", f"{r['f32_kv_bytes_per_token']:,}")
+value("kv_bytes_int8", f"{r['int8_kv_bytes_per_token']:,}")
+value("kv_ratio", f"{r['f32_kv_bytes_per_token'] / r['int8_kv_bytes_per_token']:.2f}")
+claim(abs(r["kv8_val_loss_increase"]) <= 0.01, "an int8 KV cache costs at most 0.01 nats")
 value("int4_ratio", f"{r['f32_weight_bytes'] / r['int4_weight_bytes']:.1f}")
 claim(r["int8_val_loss_increase"] <= 0.01, "int8 weights cost at most 0.01 nats of validation loss")
 claim(r["int4_val_loss_increase"] <= 0.05, "int4 weights cost at most 0.05 nats")
