@@ -7,8 +7,8 @@
     python3 dev.py bench                time cold, no-change and one-snippet-edit site builds
     python3 dev.py lock                 rewrite constraints.txt from the packages now in .venv
 
-Every command first makes sure `.venv` exists and holds the project (editable) with its `test`
-and `docs` extras, every package pinned by `constraints.txt`. With RAWWEIGHTS_HF=1 it also
+Every command first makes sure `.venv` exists and holds the project (editable) with its `test`,
+`docs` and `serve` extras, every package pinned by `constraints.txt`. With RAWWEIGHTS_HF=1 it also
 installs the `hf` extra (torch, transformers), so the parity tests run instead of skipping.
 The install is skipped when a stamp in `.venv` matches the hash of `pyproject.toml`,
 `constraints.txt` and the extras, so only the first run on a fresh clone (or after a change)
@@ -45,7 +45,7 @@ def run(*cmd: str | Path, **kwargs) -> None:
 
 
 def extras() -> str:
-    return "test,docs,hf" if os.environ.get("RAWWEIGHTS_HF") == "1" else "test,docs"
+    return "test,docs,serve,hf" if os.environ.get("RAWWEIGHTS_HF") == "1" else "test,docs,serve"
 
 
 def stamp_value() -> str:
@@ -114,7 +114,7 @@ def lock() -> None:
     pins = sorted((line.split("+")[0] for line in out.splitlines()
                    if "==" in line and line.split("==")[0].lower() not in UNPINNED), key=str.lower)
     header = ("# Every package of the dev environment, pinned (python3 dev.py lock rewrites this file).\n"
-              "# dev.py installs with `pip install -c constraints.txt -e .[test,docs]` (plus `hf` when\n"
+              "# dev.py installs with `pip install -c constraints.txt -e .[test,docs,serve]` (plus `hf` when\n"
               "# RAWWEIGHTS_HF=1).\n")
     CONSTRAINTS.write_text(header + "\n".join(pins) + "\n")
     STAMP.write_text(stamp_value() + "\n")
