@@ -43,14 +43,32 @@ def filtered_logits(logits_BV, s: Sampling):
         kth_B1 = jax.lax.top_k(logits_BV, s.top_k)[0][:, -1:]
         logits_BV = jnp.where(logits_BV < kth_B1, -jnp.inf, logits_BV)
     if s.top_p is not None and s.top_p < 1:
-        sorted_BV = jnp.sort(logits_BV, axis=-1)[:, ::-1]
-        cum_BV = jnp.cumsum(jax.nn.softmax(sorted_BV, axis=-1), axis=-1)
-        # the smallest prefix whose mass reaches top_p: keep a token if the mass before it < p
-        n_keep_B1 = jnp.sum(cum_BV - jax.nn.softmax(sorted_BV, axis=-1) < s.top_p, -1, keepdims=True)
-        cutoff_B1 = jnp.take_along_axis(sorted_BV, n_keep_B1 - 1, axis=-1)
-        logits_BV = jnp.where(logits_BV < cutoff_B1, -jnp.inf, logits_BV)
+        logits_BV = top_p_filter(logits_BV, s.top_p)
     return logits_BV
+
+
+def top_p_filter(logits_BV, p):
+    """Set to -inf every logit outside the smallest set of best tokens whose mass reaches p (a
+    number, or one per row, [B, 1])."""
+    sorted_BV = jnp.sort(logits_BV, axis=-1)[:, ::-1]
+    probs_BV = jax.nn.softmax(sorted_BV, axis=-1)
+    # the smallest prefix whose mass reaches p: keep a token if the mass before it < p
+    n_keep_B1 = jnp.sum(jnp.cumsum(probs_BV, axis=-1) - probs_BV < p, -1, keepdims=True)
+    cutoff_B1 = jnp.take_along_axis(sorted_BV, n_keep_B1 - 1, axis=-1)
+    return jnp.where(logits_BV < cutoff_B1, -jnp.inf, logits_BV)
 # --8<-- [end:sample]
+
+
+def sample_rows(logits_BV, keys_B, temperature_B, top_p_B, vocab: int | None = None):
+    """One token per row, each row with its own key, temperature (0 = greedy) and top-p: what
+    a row draws depends on nothing but its own logits and settings (a server's batch mixes
+    requests that must not influence each other)."""
+    logits_BV = logits_BV[:, :vocab].astype(jnp.float32)
+    greedy_B = jnp.argmax(logits_BV, axis=-1).astype(jnp.int32)
+    scaled_BV = logits_BV / jnp.where(temperature_B > 0, temperature_B, 1.0)[:, None]
+    scaled_BV = top_p_filter(scaled_BV, top_p_B[:, None])
+    drawn_B = jax.vmap(lambda k, l: jax.random.categorical(k, l))(keys_B, scaled_BV).astype(jnp.int32)
+    return jnp.where(temperature_B > 0, drawn_B, greedy_B)
 
 
 def probabilities(logits_BV, s: Sampling):

@@ -59,6 +59,15 @@ plt.show()
 
 best = max(r["runs"], key=lambda row: row["speedup"])
 last = r["runs"][-1]
+# What a round costs, taken apart: its time, less k + 1 draft steps, is the target's pass over
+# k + 1 tokens (and the round's bookkeeping), in units of one ordinary target decode step.
+verify = {}
+for row in r["runs"]:
+    round_s = row["tokens_per_target_pass"] / row["tokens_per_second"]
+    draft_s = (row["k"] + 1) / r["draft_tokens_per_second"]
+    verify[row["k"]] = (round_s - draft_s) * r["baseline_tokens_per_second"]
+print("\na round's target pass and bookkeeping, in ordinary decode steps: "
+      + ", ".join(f"k={k}: {v:.2f}" for k, v in verify.items()))
 value("target_params", f"{r['target_params'] / 1e6:.1f}M")
 value("draft_params", f"{r['draft_params'] / 1e6:.2f}M")
 value("size_ratio", f"{r['target_params'] / r['draft_params']:.0f}")
@@ -71,6 +80,11 @@ value("last_k", str(last["k"]))
 value("last_speedup", f"{last['speedup']:.2f}")
 value("sampled_acceptance", f"{r['sampled_t0.8_acceptance_rate']:.2f}")
 value("rounds", str(r["rounds"]))
+value("verify_k1", f"{verify[r['runs'][0]['k']]:.2f}")
+value("verify_best", f"{verify[best['k']]:.2f}")
+value("model_best", f"{float(predicted[list(ks).index(best['k'])]):.2f}")
+claim(min(verify.values()) > 1.3, "a round's target pass costs well over one ordinary decode step",
+      cheapest=round(min(verify.values()), 2))
 claim(r["greedy_identical"], "every greedy speculative run gave the target's own tokens")
 claim(r["target_params"] >= 8 * r["draft_params"], "the target has at least 8x the draft's parameters")
 claim(best["speedup"] > 1.0, "the best k beats the target alone", speedup=best["speedup"])
