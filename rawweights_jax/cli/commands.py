@@ -136,6 +136,22 @@ def bench_command(args) -> None:
         print(json.dumps(result))
 
 
+def serve_command(args) -> None:
+    try:
+        from rawweights_jax.serve.server import serve
+    except ImportError as err:
+        raise ValueError(f"rawweights serve needs the serve extra ({err.name} is missing): "
+                         "pip install 'rawweights_jax[serve]'") from None
+    from rawweights_jax.serve.pool import parse_size
+
+    if not 0 < args.port < 65536:
+        raise ValueError(f"--port {args.port}: expected 1-65535")
+    budget = parse_size(args.memory_budget) if args.memory_budget else None
+    serve(args.ckpt, args.host, args.port, batching=args.batching, max_batch=args.max_batch,
+          kv_pages=args.kv_pages, page_size=args.page_size, memory_budget=budget,
+          max_queue=args.max_queue)
+
+
 def quantize_command(args) -> None:
     act_bits = 8 if args.int8_activations else None
     out = quantize_checkpoint(args.ckpt, args.out, args.bits, args.group, act_bits)
@@ -148,4 +164,4 @@ def inspect_command(args) -> None:
 
 
 COMMANDS = {"train": train_command, "generate": generate_command, "bench": bench_command,
-            "inspect": inspect_command, "quantize": quantize_command}
+            "inspect": inspect_command, "quantize": quantize_command, "serve": serve_command}

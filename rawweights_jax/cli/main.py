@@ -5,6 +5,7 @@
     rawweights quantize --ckpt out/cpu --bits 4 --group 32 --out out/cpu-int4
     rawweights bench train|decode|attention|arch|moe|quant|speculative|roofline [--json]
     rawweights inspect llama-3.1-8b deepseek-v3 path/to/config.json [--context N] [--json]
+    rawweights serve --ckpt out/cpu [--ckpt DIR ...] [--port 8000] [--batching continuous]
 
 Bad input (an unknown preset, a missing or damaged checkpoint, a character the model never saw)
 prints one line naming the problem and exits with status 2; no traceback.
@@ -80,6 +81,22 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, type=Path, help="new folder for the quantized checkpoint")
     p.add_argument("--int8-activations", action="store_true",
                    help="with --bits 8: round activations to int8 too (W8A8; faster on a CPU)")
+
+    p = sub.add_parser("serve", help="an OpenAI-compatible HTTP server for checkpoints")
+    p.add_argument("--ckpt", required=True, type=Path, action="append",
+                   help="checkpoint file or folder (repeat to serve several models; the folder name is the model name)")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1: this machine only)")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--batching", choices=("continuous", "static", "none"), default="continuous",
+                   help="continuous: requests join and leave between steps (default)")
+    p.add_argument("--max-batch", type=_positive_int, default=8, help="decode slots per model (8)")
+    p.add_argument("--kv-pages", type=_positive_int,
+                   help="KV cache pages per model (default: every slot can hold a full context)")
+    p.add_argument("--page-size", type=_positive_int, default=16, help="tokens per KV page (16)")
+    p.add_argument("--memory-budget", help="weights + KV pools of the loaded models, e.g. 512MiB "
+                   "(default: no limit); the least recently used idle model is evicted")
+    p.add_argument("--max-queue", type=_positive_int, default=256,
+                   help="requests waiting per model before 429 (256)")
 
     p = sub.add_parser("bench", help="measure training, decoding or attention speed")
     bench = p.add_subparsers(dest="bench", required=True, parser_class=_Parser)

@@ -1,0 +1,311 @@
+"""The serving engine: one model, a fixed set of decode slots, a paged KV cache, and a scheduler
+loop on its own thread.
+
+Continuous (iteration-level) batching, as Orca introduced it: between two decode steps the
+loop lets finished requests leave (their pages go back to the pool at once) and lets waiting
+ones join (each is prefilled on its own, through a one-row view of the same page pools, then
+decodes with the others). Every decode step runs all slots, busy or not, so it has one shape
+and compiles once; prefills are padded to a few widths (`pad_width`), so they compile once per
+width, never per request.
+
+What a request produces depends only on itself: its prompt is prefilled alone, every row of a
+decode step is computed independently of the others, and its random draws come from its own
+seed and token index (`sample_rows`). So a greedy request gives the same tokens in a full batch
+as alone (tests/test_serve_engine.py; `rawweights bench serve` measures it under load).
+
+Modes, for comparison (`rawweights bench serve`): `continuous`; `static` (a batch is formed
+when enough requests wait, or the oldest has waited `batch_wait` seconds, and runs until its
+longest member finishes: nobody joins mid-way); `none` (one request at a time: one slot).
+
+Admission never overcommits the page pool: a request joins only when the free pages, less
+those promised to running requests for their remaining tokens, cover its prompt and its
+`max_tokens`. Pages are still taken one page at a time as a sequence grows, so memory held
+tracks memory used.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import nnx
+
+from rawweights_jax.inference.generate import pad_width, params_dtype
+from rawweights_jax.inference.sampling import sample_rows
+from rawweights_jax.kvcache.paged import PageLayout, PagedKVCache, ceil_pages
+from rawweights_jax.kvcache.pages import PageTables
+from rawweights_jax.serve.protocol import StopScanner
+
+MODES = ("continuous", "static", "none")
+
+
+@dataclass(eq=False)
+class Request:
+    """One completion on its way through the engine. The engine calls `emit(kind, payload)`
+    from its own thread: ("text", str) for new text, ("done", finish_reason) once at the end,
+    ("error", message) if the request failed."""
+
+    prompt: list[int]
+    max_tokens: int
+    temperature: float
+    top_p: float
+    seed: int
+    stop: tuple[str, ...]
+    emit: object
+    arrived: float = field(default_factory=time.perf_counter)
+    cancelled: bool = False
+    generated: list[int] = field(default_factory=list)
+    first_token_at: float | None = None
+    finished_at: float | None = None
+
+    def cancel(self) -> None:
+        """The client went away: the engine frees the slot before its next step."""
+        self.cancelled = True
+
+
+class QueueFull(Exception):
+    pass
+
+
+@functools.partial(jax.jit, static_argnames=("graphdef", "vocab"), donate_argnames=("cache",))
+def _step(graphdef, params, cache, tokens_BT, valid_BT, last_B, seeds_B2, counters_B, temp_B,
+          top_p_B, *, vocab: int):
+    """Feed tokens to every row and draw each row's next token from its last valid position."""
+    logits_BTV, cache = nnx.merge(graphdef, params).step(tokens_BT, cache, valid_BT)
+    logits_BV = jnp.take_along_axis(logits_BTV, last_B[:, None, None], axis=1)[:, 0]
+    keys_B = jax.vmap(lambda s, c: jax.random.fold_in(
+        jax.random.fold_in(jax.random.key(s[0]), s[1]), c))(seeds_B2, counters_B)
+    return sample_rows(logits_BV, keys_B, temp_B, top_p_B, vocab), cache
+
+
+class Engine:
+    """Serve one model: `submit` requests from any thread; `start` runs the scheduler thread."""
+
+    def __init__(self, model, tokenizer, *, mode: str = "continuous", slots: int = 8,
+                 page_size: int = 16, pages: int | None = None, max_queue: int = 256,
+                 batch_wait: float = 0.05, metrics=None, name: str = "model"):
+        if mode not in MODES:
+            raise ValueError(f"mode={mode!r}: expected one of {', '.join(MODES)}")
+        self.cfg, self.tokenizer, self.mode, self.name = model.cfg, tokenizer, mode, name
+        self.slots = 1 if mode == "none" else slots
+        ctx = self.cfg.context_len
+        max_pages = ceil_pages(ctx, page_size)
+        pages = pages or self.slots * max_pages
+        self.layout = PageLayout.for_model(self.cfg, self.slots, page_size, pages, ctx)
+        self.graphdef, self.params = nnx.split(model, nnx.Param)
+        self.tables = PageTables(self.cfg, self.layout, params_dtype(self.params))
+        self.cache = self.tables.empty_cache(params_dtype(self.params))
+        self.max_queue, self.batch_wait, self.metrics = max_queue, batch_wait, metrics
+        self.vocab = tokenizer.vocab_size
+        self.waiting: deque[Request] = deque()
+        self.active: list[Request | None] = [None] * self.slots
+        self.last_token = np.zeros(self.slots, np.int32)
+        self.scanners: list[StopScanner | None] = [None] * self.slots
+        self.lock = threading.Condition()
+        self.stopping = False
+        self.thread: threading.Thread | None = None
+        self.steps = 0
+
+    # ------------------------------------------------------------------ from other threads
+    def submit(self, request: Request) -> None:
+        """Queue a request (raises QueueFull when `max_queue` are already waiting)."""
+        if len(request.prompt) + request.max_tokens > self.cfg.context_len:
+            raise ValueError(f"prompt ({len(request.prompt)} tokens) + max_tokens "
+                             f"({request.max_tokens}) exceed the context of {self.cfg.context_len}")
+        with self.lock:
+            if len(self.waiting) >= self.max_queue:
+                raise QueueFull(f"{len(self.waiting)} requests are already waiting")
+            self.waiting.append(request)
+            self.lock.notify()
+        self._gauges()
+
+    def busy(self) -> int:
+        """Requests running or waiting."""
+        return len(self.waiting) + sum(r is not None for r in self.active)
+
+    def start(self) -> Engine:
+        self.thread = threading.Thread(target=self._loop, name=f"engine-{self.name}", daemon=True)
+        self.thread.start()
+        return self
+
+    def stop(self, drain: bool = True, timeout: float | None = None) -> None:
+        """Stop the loop: after every running and waiting request has finished (drain), or now."""
+        with self.lock:
+            if not drain:
+                for r in list(self.waiting) + [r for r in self.active if r]:
+                    r.cancel()
+            self.stopping = True
+            self.lock.notify()
+        if self.thread is not None:
+            self.thread.join(timeout)
+
+    def kv_stats(self) -> dict:
+        return self.tables.stats()
+
+    # ------------------------------------------------------------------ the scheduler thread
+    def _loop(self) -> None:
+        while True:
+            with self.lock:
+                while not self.waiting and not any(self.active) and not self.stopping:
+                    self.lock.wait()
+                if self.stopping and not self.waiting and not any(self.active):
+                    return
+            self._drop_cancelled()
+            for request, slot in self._admissions():
+                self._prefill(request, slot)
+            if any(self.active):
+                self._decode()
+            elif self.waiting:                 # a static batch still forming
+                time.sleep(0.002)
+
+    def _admissions(self) -> list[tuple[Request, int]]:
+        """Waiting requests that join now, each with its slot, by the mode's rule."""
+        free = [s for s, r in enumerate(self.active) if r is None]
+        with self.lock:
+            if not self.waiting or not free:
+                return []
+            if self.mode == "static":
+                if any(self.active):
+                    return []
+                full = len(self.waiting) >= self.slots
+                if not (full or self.stopping
+                        or time.perf_counter() - self.waiting[0].arrived >= self.batch_wait):
+                    return []
+            budget = self.tables.pool.free - self._promised()
+            joined = []
+            while self.waiting and free:
+                need = ceil_pages(len(self.waiting[0].prompt) + self.waiting[0].max_tokens,
+                                  self.layout.page_size)
+                if need > budget:
+                    break
+                budget -= need
+                joined.append((self.waiting.popleft(), free.pop(0)))
+        return joined
+
+    def _promised(self) -> int:
+        """Pages running requests may still take to reach their max_tokens."""
+        size, total = self.layout.page_size, 0
+        for slot, r in enumerate(self.active):
+            if r is not None:
+                final = ceil_pages(len(r.prompt) + r.max_tokens, size)
+                total += max(0, final - ceil_pages(self.tables.length(slot), size))
+        return total
+
+    def _prefill(self, request: Request, slot: int) -> None:
+        try:
+            shared = self.tables.admit(slot, request.prompt)
+            feed = request.prompt[shared:]
+            width = pad_width(len(feed))
+            tokens = np.zeros((1, width), np.int32)
+            valid = np.zeros((1, width), bool)
+            tokens[0, :len(feed)], valid[0, :len(feed)] = feed, True
+            full = self.tables.sync(self.cache)
+            row = PagedKVCache(full.k, full.v, full.block_table[slot:slot + 1],
+                               full.ring_table[slot:slot + 1], full.length_B[slot:slot + 1])
+            first, row = _step(self.graphdef, self.params, row, jnp.asarray(tokens),
+                               jnp.asarray(valid), jnp.asarray([len(feed) - 1], jnp.int32),
+                               *self._sampling([request], [0]), vocab=self.vocab)
+            self.cache = full._replace(k=row.k, v=row.v)
+        except Exception as err:              # a failure in one request never breaks the others
+            self.tables.release(slot)
+            request.emit("error", f"{type(err).__name__}: {err}")
+            return
+        self.active[slot] = request
+        self.scanners[slot] = StopScanner(request.stop)
+        if self.metrics:
+            self.metrics.prompt_tokens.labels(self.name).inc(len(feed))
+        self._gauges()
+        self._accept(slot, int(first[0]))
+
+    def _decode(self) -> None:
+        rows = [s for s, r in enumerate(self.active) if r is not None]
+        for slot in rows:
+            self.tables.reserve(slot, 1)
+        self.cache = self.tables.sync(self.cache)
+        valid = np.zeros((self.slots, 1), bool)
+        valid[rows] = True
+        requests = [self.active[s] or self.active[rows[0]] for s in range(self.slots)]
+        counters = [len(r.generated) for r in requests]
+        nxt, self.cache = _step(self.graphdef, self.params, self.cache,
+                                jnp.asarray(self.last_token[:, None]), jnp.asarray(valid),
+                                jnp.zeros((self.slots,), jnp.int32),
+                                *self._sampling(requests, counters), vocab=self.vocab)
+        nxt = np.asarray(nxt)
+        self.steps += 1
+        if self.metrics:
+            self.metrics.batch.labels(self.name).set(len(rows))
+        for slot in rows:
+            self._accept(slot, int(nxt[slot]))
+
+    def _sampling(self, requests, counters):
+        seeds = np.array([[r.seed & 0xFFFFFFFF, r.seed >> 32] for r in requests], np.uint32)
+        return (jnp.asarray(seeds), jnp.asarray(counters, jnp.int32),
+                jnp.asarray([r.temperature for r in requests], jnp.float32),
+                jnp.asarray([r.top_p for r in requests], jnp.float32))
+
+    def _accept(self, slot: int, token: int) -> None:
+        """A slot's new token: stream its text, finish the request if it is done."""
+        request, scanner = self.active[slot], self.scanners[slot]
+        now = time.perf_counter()
+        request.generated.append(token)
+        self.last_token[slot] = token
+        if request.first_token_at is None:
+            request.first_token_at = now
+        if self.metrics:
+            self.metrics.tokens.labels(self.name).inc()
+        text = scanner.add(self.tokenizer.decode([token]))
+        if text:
+            request.emit("text", text)
+        if scanner.stopped:
+            self._finish(slot, "stop")
+        elif len(request.generated) >= request.max_tokens:
+            rest = scanner.flush()
+            if rest:
+                request.emit("text", rest)
+            self._finish(slot, "length")
+
+    def _finish(self, slot: int, reason: str) -> None:
+        request = self.active[slot]
+        request.finished_at = time.perf_counter()
+        self.active[slot] = self.scanners[slot] = None
+        self.tables.release(slot)
+        if self.metrics:
+            self._observe(request, reason)
+        self._gauges()
+        request.emit("done", reason)
+
+    def _drop_cancelled(self) -> None:
+        for slot, r in enumerate(self.active):
+            if r is not None and r.cancelled:
+                self.active[slot] = self.scanners[slot] = None
+                self.tables.release(slot)
+                if self.metrics:
+                    self.metrics.requests.labels(self.name, "cancelled").inc()
+        with self.lock:
+            kept = [r for r in self.waiting if not r.cancelled]
+            self.waiting.clear()
+            self.waiting.extend(kept)
+        self._gauges()
+
+    def _observe(self, request: Request, reason: str) -> None:
+        m = self.metrics
+        m.requests.labels(self.name, reason).inc()
+        m.ttft.labels(self.name).observe(request.first_token_at - request.arrived)
+        n = len(request.generated)
+        if n > 1:
+            m.tpot.labels(self.name).observe((request.finished_at - request.first_token_at) / (n - 1))
+
+    def _gauges(self) -> None:
+        if not self.metrics:
+            return
+        m, stats = self.metrics, self.tables.stats()
+        m.running.labels(self.name).set(sum(r is not None for r in self.active))
+        m.waiting.labels(self.name).set(len(self.waiting))
+        m.pages_used.labels(self.name).set(stats["pages_used"])
+        m.pages_free.labels(self.name).set(stats["pages_free"])
