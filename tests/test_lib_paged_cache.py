@@ -37,10 +37,14 @@ def _model(kind):
     return model, lambda tokens_BT, cache, valid_BT: step(params, tokens_BT, cache, valid_BT)
 
 
-@functools.cache
 def _reference(kind, b):
     """Greedy tokens and the logits before each, from the contiguous cache (one row alone)."""
-    tokens, logits = cached_logits(_model(kind)[0], PROMPTS[b], N_NEW)
+    return _reference_of(kind, tuple(PROMPTS[b]))
+
+
+@functools.cache
+def _reference_of(kind, prompt):
+    tokens, logits = cached_logits(_model(kind)[0], list(prompt), N_NEW)
     return np.asarray(tokens), np.asarray(logits)
 
 
@@ -51,13 +55,14 @@ def _tables(cfg, slots=3, pages=40, max_len=32, seed=0):
                       ring_order=rng.permutation(layout.ring_pool))
 
 
-def _feed(step, tables, cache, rows: dict[int, list[int]], width: int):
+def _feed(step, tables, cache, rows: dict[int, list[int]], width: int, reserved: bool = False):
     """One step: slot -> its tokens (right-padded to `width`); idle slots feed nothing.
     Returns each fed slot's logits after its last token, and the cache."""
     tokens_BT = np.zeros((tables.layout.slots, width), np.int32)
     valid_BT = np.zeros((tables.layout.slots, width), bool)
     for slot, toks in rows.items():
-        tables.reserve(slot, len(toks))
+        if not reserved:
+            tables.reserve(slot, len(toks))
         tokens_BT[slot, :len(toks)], valid_BT[slot, :len(toks)] = toks, True
     logits_BTV, cache = step(jnp.asarray(tokens_BT), tables.sync(cache), jnp.asarray(valid_BT))
     logits_BTV = np.asarray(logits_BTV)
@@ -167,7 +172,7 @@ def test_bytes_reserved_against_used():
     assert stats["bytes_reserved"] < contiguous
     tables.release(0)
     tables.release(1)
-    assert tables.stats() == {"pages_used": 0, "pages_free": 10, "ring_pages_used": 0,
+    assert tables.stats() == {"pages_used": 0, "pages_free": 10, "pages_shared": 0, "ring_pages_used": 0,
                               "ring_pages_free": 4, "bytes_reserved": 0, "bytes_used": 0}
 
 
@@ -182,3 +187,45 @@ def test_pool_checks_its_free_list():
     assert pool.take(1) == [0] and pool.free == 2
     with pytest.raises(ValueError, match="page_size=0 is invalid"):
         PageLayout.for_model(tiny_config("llama").model, 2, 0, 4, 16)
+
+
+@pytest.mark.parametrize("kind", ["gqa", "mla"])
+def test_equal_prompt_prefixes_share_pages(kind):
+    """Slot 1's prompt begins with the 12 tokens (3 pages) of slot 0's: it takes those pages
+    and feeds two tokens. Slot 0 then leaves; the shared pages stay with slot 1 while a third
+    request takes the pages slot 0 gave back, and slot 1 still decodes as the contiguous cache."""
+    model, step = _model(kind)
+    tables = _tables(model.cfg, pages=12)
+    cache = tables.empty_cache()
+    first, second, third = PROMPTS[1], PROMPTS[1][:12] + [3, 4], PROMPTS[2]
+    assert tables.admit(0, first) == 0
+    out, cache = _feed(step, tables, cache, {0: first}, len(first), reserved=True)
+    assert tables.admit(1, second) == 12
+    assert tables.stats()["pages_shared"] == 3 and tables.stats()["pages_used"] == 5
+    np.testing.assert_array_equal(tables.block_table[1, :3], tables.block_table[0, :3])
+    seen = []
+    out, cache = _feed(step, tables, cache, {1: second[12:]}, 2, reserved=True)
+    seen.append(out[1])
+    tables.release(0)
+    assert tables.stats()["pages_shared"] == 0 and tables.stats()["pages_used"] == 4
+    assert tables.admit(2, third) == 0     # 3 pages: slot 0's last page and two free ones
+    out, cache = _feed(step, tables, cache, {2: third}, len(third), reserved=True)
+    for _ in range(N_NEW - 1):
+        out, cache = _feed(step, tables, cache, {1: [int(seen[-1].argmax())]}, 1)
+        seen.append(out[1])
+    tokens, logits = _reference_of(kind, tuple(second))
+    np.testing.assert_allclose(np.stack(seen), logits, atol=2e-5, rtol=1e-5)
+    assert [int(x.argmax()) for x in seen] == tokens.tolist()
+    tables.release(1)
+    tables.release(2)
+    assert tables.stats()["pages_free"] == 12 and not tables._prefix
+
+
+def test_sliding_window_models_share_nothing():
+    cfg = tiny_config("gemma3_text").model
+    tables = _tables(cfg)
+    assert tables.admit(0, PROMPTS[1]) == 0
+    tables.sync(tables.empty_cache())
+    assert tables.admit(1, PROMPTS[1]) == 0 and tables.stats()["pages_shared"] == 0
+    with pytest.raises(ValueError, match="slot 1 is busy"):
+        tables.admit(1, [1])

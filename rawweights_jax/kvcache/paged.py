@@ -32,7 +32,8 @@ and its reads are ring_pages pages, not max_pages. The positions in the ring nee
 their own: a slot's positions are 0..length-1 without gaps (padding takes no position), so
 ring entry j holds the latest position p < length with p = j mod ring size.
 
-Shared prompt prefixes do not share pages here: every slot writes its own (see pages.py).
+The host side (pages.py) decides which pages a slot holds, and lets equal prompt prefixes share
+their full pages in models without sliding-window layers.
 """
 
 from __future__ import annotations

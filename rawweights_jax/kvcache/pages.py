@@ -11,10 +11,13 @@ Memory is reserved a page at a time, so a slot wastes less than one page per kin
 against max_len - length slots for the contiguous cache; `stats` reports pages used and free
 and bytes reserved against bytes holding tokens.
 
-Prompt prefixes are not shared between slots: two requests with the same system prompt hold
-two copies. Sharing full pages of an equal prefix (with a count of holders per page) would fit
-the global layers, whose written pages never change; a ring's pages are overwritten, so a
-model with sliding-window layers could not share them.
+Equal prompt prefixes share pages (`admit`). Once written, a full page of a global layer never
+changes (a slot only writes at positions past its length), so a request whose prompt begins
+with the same page_size x i tokens as one already in the cache takes those i pages as they
+are, counts itself among their holders, and feeds only the rest of its prompt. A page goes
+back to the free list when its last holder leaves. A page is found by its tokens and the page
+before it, which names the whole prefix exactly (no hash to collide). Models with
+sliding-window layers share nothing: a ring's pages are overwritten as the slot grows.
 """
 
 from __future__ import annotations
@@ -69,9 +72,10 @@ class PagePool:
 class PageTables:
     """Block tables, ring tables and lengths of every decode slot, kept on the host.
 
-    The protocol, between device steps: `reserve(slot, n)` for each slot that will feed n
-    tokens in the next step (a prompt when it joins, 1 per decode step), `release(slot)` when a
-    request leaves, then `cache = tables.sync(cache)` right before the step: it writes the
+    The protocol, between device steps: `admit(slot, prompt)` when a request joins (it returns
+    how many prompt tokens are already there, shared), `reserve(slot, n)` for each slot that
+    will feed n tokens in the next step (1 per decode step), `release(slot)` when a request
+    leaves, then `cache = tables.sync(cache)` right before the step: it writes the
     tables and the stored lengths into the cache and counts the reserved tokens as stored. A
     device loop may run several steps after one sync if their tokens were reserved before it.
     """
@@ -85,6 +89,10 @@ class PageTables:
         self.ring_table = np.full((layout.slots, layout.ring_pages), NO_PAGE, np.int32)
         self.stored = np.zeros(layout.slots, np.int32)    # tokens in the cache (as of the last sync)
         self.pending = np.zeros(layout.slots, np.int32)   # tokens reserved for the next step
+        self.holders = np.zeros(layout.pages, np.int32)    # slots holding each global page
+        self._prefix: dict[tuple, int] = {}   # (page before or -1, its tokens) -> written page
+        self._key: dict[int, tuple] = {}      # page -> its key in _prefix
+        self._unpublished: list[tuple[int, tuple]] = []   # (slot, prompt) written by the next step
         self._bytes = page_bytes(cfg, layout.page_size, dtype)
         self._token_bytes = {local: b // layout.page_size for local, b in self._bytes.items()}
 
@@ -112,15 +120,55 @@ class PageTables:
         for pool, n in ((self.pool, need), (self.ring_pool, need_ring)):
             if n > pool.free:        # raise before taking any page: all or nothing
                 pool.take(n)
-        self.block_table[slot, held[False]:held[False] + need] = self.pool.take(need)
+        pages = self.pool.take(need)
+        self.block_table[slot, held[False]:held[False] + need] = pages
+        self.holders[pages] = 1
         self.ring_table[slot, held[True]:held[True] + need_ring] = self.ring_pool.take(need_ring)
         self.pending[slot] += n_new
 
+    def admit(self, slot: int, prompt) -> int:
+        """Start a request in the empty `slot` and reserve room for its prompt, sharing the
+        full pages of a prefix already written by another slot. Returns how many prompt
+        tokens are shared: the next step feeds only prompt[shared:] (at least its last token,
+        whose logits choose the first new one)."""
+        self._check_slot(slot)
+        if self.length(slot):
+            raise ValueError(f"slot {slot} is busy ({self.length(slot)} tokens): release it first")
+        prompt = tuple(int(t) for t in prompt)
+        if not prompt:
+            raise ValueError("the prompt is empty: give at least one token")
+        size = self.layout.page_size
+        shared: list[int] = []
+        if not self.layout.ring_pages:
+            while (len(shared) + 1) * size < len(prompt):
+                start = len(shared) * size
+                page = self._prefix.get((shared[-1] if shared else -1, prompt[start:start + size]))
+                if page is None:
+                    break
+                shared.append(page)
+        need = ceil_pages(len(prompt), size) - len(shared)
+        if need > self.pool.free:             # check before sharing: all or nothing
+            self.pool.take(need)
+        self.block_table[slot, :len(shared)] = shared
+        self.holders[shared] += 1
+        self.stored[slot] = len(shared) * size
+        self.reserve(slot, len(prompt) - len(shared) * size)
+        if not self.layout.ring_pages:
+            self._unpublished.append((slot, prompt))
+        return len(shared) * size
+
     def release(self, slot: int) -> None:
-        """Free every page of `slot`: its request left; the slot starts empty."""
+        """Let go of every page of `slot`: its request left; the slot starts empty. A shared
+        page returns to the free list when its last holder lets go."""
         self._check_slot(slot)
         held = self._held(slot)
-        self.pool.give(self.block_table[slot, :held[False]])
+        pages = self.block_table[slot, :held[False]]
+        self.holders[pages] -= 1
+        freed = [int(p) for p in pages if self.holders[p] == 0]
+        for page in freed:
+            self._prefix.pop(self._key.pop(page, None), None)
+        self.pool.give(freed)
+        self._unpublished = [(s, p) for s, p in self._unpublished if s != slot]
         self.ring_pool.give(self.ring_table[slot, :held[True]])
         self.block_table[slot] = NO_PAGE
         self.ring_table[slot] = NO_PAGE
@@ -134,19 +182,39 @@ class PageTables:
                                length_B=jnp.asarray(self.stored))
         self.stored += self.pending
         self.pending[:] = 0
+        for slot, prompt in self._unpublished:   # the step writes these prompts' full pages
+            self._publish(slot, prompt)
+        self._unpublished = []
         return cache
 
+    def _publish(self, slot: int, prompt: tuple) -> None:
+        """Make the full pages of a written prompt findable by later prompts."""
+        size, before = self.layout.page_size, -1
+        for i in range(len(prompt) // size):
+            page = int(self.block_table[slot, i])
+            key = (before, prompt[i * size:(i + 1) * size])
+            if self._prefix.setdefault(key, page) != page:
+                return      # another slot wrote this prefix in the same step: its pages stand
+            self._key[page], before = key, page
+
     def stats(self) -> dict[str, int]:
-        """Pages used and free in each pool, and bytes reserved (pages held) against bytes
-        used (slots holding a token: a ring holds at most its ring_pages x page_size)."""
-        lay = self.layout
+        """Pages used, free and shared (by several slots) in each pool, and bytes reserved
+        (pages held) against bytes used (entries holding a token, a shared one once; a ring
+        holds at most ring_pages x page_size)."""
+        lay, size = self.layout, self.layout.page_size
         lengths = self.stored + self.pending
-        ring_tokens = np.minimum(lengths, lay.ring_pages * lay.page_size)
+        filled: dict[int, int] = {}           # global page -> entries written
+        for slot, length in enumerate(lengths.tolist()):
+            for i in range(ceil_pages(length, size)):
+                page = int(self.block_table[slot, i])
+                filled[page] = max(filled.get(page, 0), min(size, length - i * size))
+        ring_tokens = np.minimum(lengths, lay.ring_pages * size)
         return {
             "pages_used": self.pool.used, "pages_free": self.pool.free,
+            "pages_shared": int((self.holders > 1).sum()),
             "ring_pages_used": self.ring_pool.used, "ring_pages_free": self.ring_pool.free,
             "bytes_reserved": self.pool.used * self._bytes[False] + self.ring_pool.used * self._bytes[True],
-            "bytes_used": int(lengths.sum()) * self._token_bytes[False]
+            "bytes_used": sum(filled.values()) * self._token_bytes[False]
                           + int(ring_tokens.sum()) * self._token_bytes[True],
         }
 
