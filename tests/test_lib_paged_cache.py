@@ -229,3 +229,6 @@ def test_sliding_window_models_share_nothing():
     assert tables.admit(1, PROMPTS[1]) == 0 and tables.stats()["pages_shared"] == 0
     with pytest.raises(ValueError, match="slot 1 is busy"):
         tables.admit(1, [1])
+    with pytest.raises(ValueError, match="the prompt's 33 tokens exceed a slot's 8 pages x 4"):
+        tables.admit(2, [1] * 33)
+    assert tables.length(2) == 0 and tables.stats()["pages_used"] == 8

@@ -138,6 +138,9 @@ class PageTables:
         if not prompt:
             raise ValueError("the prompt is empty: give at least one token")
         size = self.layout.page_size
+        if len(prompt) > self.layout.max_pages * size:
+            raise ValueError(f"the prompt's {len(prompt)} tokens exceed a slot's "
+                             f"{self.layout.max_pages} pages x {size} tokens")
         shared: list[int] = []
         if not self.layout.ring_pages:
             while (len(shared) + 1) * size < len(prompt):
