@@ -27,6 +27,7 @@ from flax import nnx
 
 from rawweights_jax.config import ModelConfig, Runtime
 from rawweights_jax.kvcache.cache import KVCache
+from rawweights_jax.kvcache.paged import PagedKVCache
 from rawweights_jax.model.block import Block
 from rawweights_jax.nn.attention.mask import EMPTY, Mask, causal_mask
 from rawweights_jax.nn.dense import dense, dropout, normal_param
@@ -94,10 +95,13 @@ class GPT(nnx.Module):
         """Feed T new tokens per row through the model, reading and extending the cache.
 
         `valid_BT` marks real tokens (False for left padding of shorter prompts): padding
-        takes no position, is never attended to, and does not advance `length_B`.
+        takes no position, is never attended to, and does not advance `length_B`. The cache
+        is contiguous (`KVCache`) or paged (`PagedKVCache`, read through block tables).
         """
         B, T = tokens_BT.shape
         valid_BT = jnp.ones((B, T), bool) if valid_BT is None else valid_BT
+        if isinstance(cache, PagedKVCache):
+            return self.step_paged(tokens_BT, cache, valid_BT)
         pos_BT = cache.length_B[:, None] + jnp.cumsum(valid_BT, axis=1, dtype=jnp.int32) - 1
         pos_BS = jax.lax.dynamic_update_slice_in_dim(
             cache.pos_BS, jnp.where(valid_BT, pos_BT, EMPTY), cache.end, 1)
@@ -119,6 +123,18 @@ class GPT(nnx.Module):
         x_BTD, new_kv, _ = self.run_blocks(x_BTD, masks, cache, {False: cache.end, True: slot_BT})
         cache = KVCache(tuple(kv[0] for kv in new_kv), tuple(kv[1] for kv in new_kv), pos_BS,
                         ring_pos_BW, length_B, cache.end + T)
+        return self.unembed(x_BTD), cache
+
+    def step_paged(self, tokens_BT, cache: PagedKVCache, valid_BT):
+        """`step` through a paged cache: each row is a decode slot with its own length, its
+        valid tokens (padding anywhere, or none for an idle slot) take the next positions."""
+        plan = cache.plan(valid_BT)
+        q_pos_BT = jnp.where(valid_BT, plan.pos_BT, -1)        # padding queries see nothing
+        masks = {local: Mask(q_pos_BT, k_pos_BS) for local, k_pos_BS in plan.k_pos.items()}
+        x_BTD = self.embed(tokens_BT, jnp.maximum(plan.pos_BT, 0))
+        x_BTD, new_kv, _ = self.run_blocks(x_BTD, masks, cache, plan.io)
+        cache = cache._replace(k=tuple(kv[0] for kv in new_kv), v=tuple(kv[1] for kv in new_kv),
+                               length_B=plan.length_B)
         return self.unembed(x_BTD), cache
 
     # --8<-- [start:embed]

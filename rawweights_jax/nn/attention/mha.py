@@ -14,6 +14,7 @@ from flax import nnx
 
 from rawweights_jax.config import ModelConfig, Runtime
 from rawweights_jax.kvcache.cache import cache_write, read_buffer, ring_write
+from rawweights_jax.kvcache.paged import PageIO, paged_read_write
 from rawweights_jax.nn.attention.attend import attend
 from rawweights_jax.nn.attention.mask import Mask
 from rawweights_jax.nn.dense import dense, normal_param, zeros_param
@@ -65,6 +66,10 @@ class Attention(nnx.Module):
         q_BTNH, k_BTKH, v_BTKH = self.project(x_BTD, rope)
         if cache_kv is None:                 # training / full recompute: keys are the inputs
             k_BSKH, v_BSKH = k_BTKH, v_BTKH
+        elif isinstance(end, PageIO):        # pages reached through a table (kvcache/paged.py)
+            (k_BSKH, k_pool), (v_BSKH, v_pool) = (paged_read_write(pool, new_BTKH, end)
+                                                  for pool, new_BTKH in zip(cache_kv, (k_BTKH, v_BTKH)))
+            cache_kv = k_pool, v_pool
         elif self.local:                     # ring of W slots: old window + new tokens, then write
             k_BSKH, v_BSKH = (jnp.concatenate([read_buffer(c_BKWH).transpose(0, 2, 1, 3), new_BTKH], axis=1)
                               for c_BKWH, new_BTKH in zip(cache_kv, (k_BTKH, v_BTKH)))

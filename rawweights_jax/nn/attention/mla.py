@@ -31,6 +31,7 @@ from rawweights_jax.nn.attention.attend import attend
 from rawweights_jax.config import ModelConfig, Runtime
 from rawweights_jax.nn.norms import Norm
 from rawweights_jax.kvcache.cache import cache_write, read_buffer
+from rawweights_jax.kvcache.paged import PageIO, paged_read_write
 from rawweights_jax.nn.dense import dense, normal_param
 from rawweights_jax.nn.rope import apply_rope
 
@@ -87,11 +88,15 @@ class LatentAttention(nnx.Module):
             out_BTNH = attend(q_BTNI, k_BTNI, dense(c_BTC, self.wv_b_CNH[...]), mask,
                               self.backend, scale)
         else:                     # absorbed: attend over the cached latent itself
-            cache_B1SX = cache_write(cache_kv[0], latent_BT1X, end)
-            cache_kv = (cache_B1SX, cache_kv[1])
+            if isinstance(end, PageIO):   # pages reached through a table (kvcache/paged.py)
+                kv_BS1X, pool = paged_read_write(cache_kv[0], latent_BT1X, end)
+                cache_kv = (pool, cache_kv[1])
+            else:
+                cache_B1SX = cache_write(cache_kv[0], latent_BT1X, end)
+                cache_kv = (cache_B1SX, cache_kv[1])
+                kv_BS1X = read_buffer(cache_B1SX).transpose(0, 2, 1, 3)
             q_lat_BTNC = jnp.einsum("btnp,cnp->btnc", q_nope_BTNP, self.wk_b_CNP[...])
             q_BTNX = jnp.concatenate([q_lat_BTNC, q_rope_BTNR], axis=-1)
-            kv_BS1X = read_buffer(cache_B1SX).transpose(0, 2, 1, 3)
             out_BTNC = attend(q_BTNX, kv_BS1X, kv_BS1X[..., :C], mask, self.backend, scale)
             out_BTNH = jnp.einsum("btnc,cnh->btnh", out_BTNC, self.wv_b_CNH[...])
         return dense(out_BTNH, self.wo_NHD[...], contract=2), cache_kv
