@@ -45,6 +45,9 @@ value("kv_bytes_f32", f"{r['f32_kv_bytes_per_token']:,}")
 value("kv_bytes_int8", f"{r['int8_kv_bytes_per_token']:,}")
 value("kv_ratio", f"{r['f32_kv_bytes_per_token'] / r['int8_kv_bytes_per_token']:.2f}")
 claim(abs(r["kv8_val_loss_increase"]) <= 0.01, "an int8 KV cache costs at most 0.01 nats")
+claim(r["kv8_b1_speedup"] > 1.0 and r["kv8_b8_speedup"] > 1.0,
+      "an int8 KV cache decodes faster than float32's at batch 1 and 8",
+      b1=r["kv8_b1_speedup"], b8=r["kv8_b8_speedup"])
 value("int4_ratio", f"{r['f32_weight_bytes'] / r['int4_weight_bytes']:.1f}")
 claim(r["int8_val_loss_increase"] <= 0.01, "int8 weights cost at most 0.01 nats of validation loss")
 claim(r["int4_val_loss_increase"] <= 0.05, "int4 weights cost at most 0.05 nats")
