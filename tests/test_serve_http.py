@@ -1,0 +1,222 @@
+"""`rawweights serve` as a client sees it: a real uvicorn process on 127.0.0.1, driven by the
+official `openai` package and by raw HTTP for what a well-behaved client never sends."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+openai = pytest.importorskip("openai")
+httpx = pytest.importorskip("httpx")
+from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
+
+from _lib_support import TEXT  # noqa: E402
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def checkpoints(tmp_path_factory):
+    """Two small trained checkpoints (different seeds), named by their folders."""
+    from rawweights_jax.config import preset
+    from rawweights_jax.data.shakespeare import Dataset
+    from rawweights_jax.train.loop import train
+
+    root = tmp_path_factory.mktemp("serve")
+    cfg = preset("shakespeare-char-cpu").replace(max_iters=30, warmup_iters=3, eval_interval=30)
+    for name, seed in (("student-a", 0), ("student-b", 1)):
+        train(cfg.replace(seed=seed), Dataset.from_text(TEXT), out_dir=root / name, progress=None)
+    return root / "student-a", root / "student-b"
+
+
+def start(ckpts, *extra):
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "rawweights_jax.cli", "serve", "--port", str(port),
+                             *[a for c in ckpts for a in ("--ckpt", str(c))], *extra],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "JAX_PLATFORMS": "cpu"})
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited: {proc.stderr.read()}")
+        try:
+            if httpx.get(url + "/health", timeout=1).status_code == 200:
+                return proc, url
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("server did not come up")
+
+
+@pytest.fixture(scope="module")
+def server(checkpoints):
+    proc, url = start(checkpoints, "--max-batch", "4", "--max-queue", "8")
+    yield url
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(30)
+
+
+def client(url):
+    return openai.OpenAI(base_url=url + "/v1", api_key="unused", max_retries=0, timeout=60)
+
+
+def test_the_openai_client_lists_completes_and_streams(server):
+    c = client(server)
+    assert [m.id for m in c.models.list().data] == ["student-a", "student-b"]
+    r = c.completions.create(model="student-a", prompt="First Citizen:\n", max_tokens=20, temperature=0, seed=1)
+    assert r.choices[0].finish_reason == "length" and r.usage.completion_tokens == 20
+    assert r.usage.prompt_tokens == 15 and len(r.choices[0].text) == 20
+    chunks = list(c.completions.create(model="student-a", prompt="First Citizen:\n", max_tokens=20,
+                                       temperature=0, seed=1, stream=True))
+    assert "".join(ch.choices[0].text for ch in chunks) == r.choices[0].text
+    assert chunks[-1].choices[0].finish_reason == "length"
+    # the same seed gives the same sample; another seed (almost surely) another
+    same = [c.completions.create(model="student-a", prompt="All:\n", max_tokens=30, temperature=1.0,
+                                 seed=7).choices[0].text for _ in range(2)]
+    assert same[0] == same[1]
+
+
+def test_stop_strings_cut_the_text(server):
+    c = client(server)
+    full = c.completions.create(model="student-a", prompt="First Citizen:\n", max_tokens=40, temperature=0,
+                                seed=1).choices[0].text
+    stop = full[10:12]
+    cut = c.completions.create(model="student-a", prompt="First Citizen:\n", max_tokens=40, temperature=0,
+                               seed=1, stop=[stop])
+    assert cut.choices[0].finish_reason == "stop"
+    assert cut.choices[0].text == full[:full.index(stop)]
+
+
+def test_concurrent_greedy_requests_equal_the_same_request_alone(server):
+    c = client(server)
+    prompts = ["First Citizen:\n", "You are ", "First Citizen:\nYou", "All:\n", "A", "All:\nSpeak"]
+    alone = [c.completions.create(model="student-b", prompt=p, max_tokens=25, temperature=0).choices[0].text
+             for p in prompts]
+    results = [None] * len(prompts)
+
+    def ask(i):
+        results[i] = c.completions.create(model="student-b", prompt=prompts[i], max_tokens=25,
+                                          temperature=0).choices[0].text
+
+    threads = [threading.Thread(target=ask, args=(i,)) for i in range(len(prompts))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == alone
+
+
+@pytest.mark.parametrize("body, param, status", [
+    (b"{not json", None, 400),
+    (b'{"prompt": "First"}', "model", 400),
+    (b'{"model": "nobody", "prompt": "First"}', "model", 404),
+    (b'{"model": "student-a", "prompt": "First{"}', "prompt", 400),
+    (b'{"model": "student-a", "prompt": "' + b"A" * 64 + b'"}', "prompt", 400),
+    (b'{"model": "student-a", "prompt": "A", "max_tokens": 64}', "max_tokens", 400),
+    (b'{"model": "student-a", "prompt": "A", "temperature": 3}', "temperature", 400),
+    (b'{"model": "student-a", "prompt": "A", "top_p": 0}', "top_p", 400),
+    (b'{"model": "student-a", "prompt": "A", "n": 2}', "n", 400),
+    (b'{"model": "student-a", "prompt": "A", "stream": "yes"}', "stream", 400),
+])
+def test_bad_requests_name_the_field(server, body, param, status):
+    r = httpx.post(server + "/v1/completions", content=body, timeout=30)
+    assert r.status_code == status, r.text
+    err = r.json()["error"]
+    assert err["param"] == param and err["message"]
+
+
+def test_the_client_raises_what_the_server_says(server):
+    with pytest.raises(openai.BadRequestError, match="unknown character"):
+        client(server).completions.create(model="student-a", prompt="First{", max_tokens=5)
+
+
+def test_a_client_that_leaves_mid_stream_frees_its_slot_and_pages(server):
+    with httpx.stream("POST", server + "/v1/completions", timeout=30,
+                      json={"model": "student-a", "prompt": "A", "max_tokens": 60, "stream": True}) as r:
+        for line in r.iter_lines():
+            if line.startswith("data: {"):
+                break                        # one token read; leave
+    for _ in range(100):
+        metrics = scrape(server)
+        if metrics[("rawweights_requests_running", "student-a")] == 0:
+            break
+        time.sleep(0.05)
+    assert metrics[("rawweights_requests_running", "student-a")] == 0
+    assert metrics[("rawweights_kv_pages_used", "student-a")] == 0
+    assert metrics[("rawweights_requests_total", "student-a", "cancelled")] >= 1
+
+
+def scrape(url) -> dict:
+    out = {}
+    for family in text_string_to_metric_families(httpx.get(url + "/metrics", timeout=10).text):
+        for s in family.samples:
+            out[(s.name, *s.labels.values())] = s.value
+    return out
+
+
+def test_metrics_are_prometheus_text_and_count_the_work(server):
+    client(server).completions.create(model="student-a", prompt="First Citizen:\n", max_tokens=10, temperature=0)
+    m = scrape(server)
+    assert m[("rawweights_generated_tokens_total", "student-a")] >= 10
+    assert m[("rawweights_time_to_first_token_seconds_count", "student-a")] >= 1
+    assert m[("rawweights_time_per_output_token_seconds_count", "student-a")] >= 1
+    assert m[("rawweights_model_loads_total", "student-a")] == 1
+
+
+def test_sigterm_finishes_the_request_in_flight(checkpoints):
+    proc, url = start(checkpoints[:1])
+    stream = client(url).completions.create(model="student-a", prompt="A", max_tokens=60,
+                                            temperature=0, stream=True)
+    chunks = [next(iter(stream))]
+    proc.send_signal(signal.SIGTERM)         # one token in: the other 59 are still to come
+    chunks += list(stream)
+    # uvicorn finishes what is in flight, then re-raises the signal it caught (exit -15)
+    assert proc.wait(60) in (0, -signal.SIGTERM)
+    assert len("".join(c.choices[0].text for c in chunks)) == 60
+    assert chunks[-1].choices[0].finish_reason == "length"
+    with pytest.raises(httpx.ConnectError):  # and it takes no new connections
+        httpx.get(url + "/health", timeout=2)
+
+
+def test_a_memory_budget_evicts_the_least_recently_used_model(checkpoints):
+    proc, url = start(checkpoints, "--memory-budget", "8MiB")
+    try:
+        c = client(url)
+        a1 = c.completions.create(model="student-a", prompt="All:\n", max_tokens=15, temperature=0).choices[0].text
+        c.completions.create(model="student-b", prompt="All:\n", max_tokens=15, temperature=0)
+        a2 = c.completions.create(model="student-a", prompt="All:\n", max_tokens=15, temperature=0).choices[0].text
+        m = scrape(url)
+        assert a1 == a2                                        # reloaded, same outputs
+        assert m[("rawweights_model_loads_total", "student-a")] == 2
+        assert m[("rawweights_model_evictions_total", "student-a")] >= 1
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+    proc, url = start(checkpoints[:1], "--memory-budget", "1MiB")
+    try:
+        r = httpx.post(url + "/v1/completions", json={"model": "student-a", "prompt": "A"}, timeout=30)
+        assert r.status_code == 400 and "memory budget" in r.json()["error"]["message"]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+
+
+def test_bad_command_lines_are_one_line_and_exit_2(tmp_path):
+    for args, message in ((["--ckpt", str(tmp_path)], "no checkpoint there"),
+                          (["--ckpt", str(tmp_path), "--memory-budget", "lots"], "size 'lots'")):
+        r = subprocess.run([sys.executable, "-m", "rawweights_jax.cli", "serve", *args],
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 2 and message in r.stderr, r.stderr
