@@ -148,6 +148,7 @@ class KeepZerosState(NamedTuple):
     inner: Any     # the wrapped optimizer's state
 
 
+# --8<-- [start:keep_zeros]
 def keep_zeros(inner: optax.GradientTransformation) -> optax.GradientTransformation:
     """`inner`, except that the prunable weights that are zero at `init` stay exactly zero: their
     gradients are zeroed before `inner` sees them (so clipping and Adam's moments ignore them)
@@ -164,6 +165,7 @@ def keep_zeros(inner: optax.GradientTransformation) -> optax.GradientTransformat
         return apply_masks(updates, state.keep), KeepZerosState(state.keep, inner_state)
 
     return optax.GradientTransformation(init, update)
+# --8<-- [end:keep_zeros]
 
 
 def finetune_trainer(run: RunConfig, graphdef: nnx.GraphDef, data: Dataset, steps: int,
