@@ -48,11 +48,12 @@ two = points["2:4"]
 ax.plot([two["sparsity"]], [two["val_loss"]], "s", color="C3", mfc="none", ms=8, label="2:4")
 ax.plot([two["sparsity"]], [two["finetuned_val_loss"]], "s", color="C3", ms=8, label="2:4, fine-tuned")
 ax.axhline(dense, color="0.5", linewidth=0.8, label="dense")
-ax.set_ylim(dense - 0.05, min(ax.get_ylim()[1], dense + 1.2))
+ax.set_ylim(dense - 0.05, max(p["val_loss"] for p in points.values()) + 0.1)
 ax.set_xlabel("share of the matrices' weights set to zero")
 ax.set_ylabel("validation loss (nats per character)")
 ax.set_title("The robot student, pruned")
 ax.legend(fontsize=8)
+fig.tight_layout()
 plt.show()
 
 # --8<-- [start:speed]
