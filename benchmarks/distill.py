@@ -37,6 +37,7 @@ PRESET = "shakespeare-char-cpu"
 EVAL_EVERY = 100
 EVAL_BATCHES = 40       # of 12 x 64 characters: the curves' validation points
 PROMPT = "JULIET:\n"
+CONTEXT = "ROMEO:\nI will go with thee, my lo"   # where the teacher's distribution is shown
 SAMPLE_CHARS = 240
 
 # --8<-- [start:runs]
@@ -65,6 +66,26 @@ def teacher_path(given: Path | None) -> Path:
 def _relative(path: Path) -> str:
     path = path.resolve()
     return str(path.relative_to(_results.ROOT)) if path.is_relative_to(_results.ROOT) else str(path)
+
+
+def teacher_view(teacher, tok, val_Z, ctx: int) -> dict:
+    """What the soft targets hold: the teacher's mean probability of the right next character on
+    the 512 validation windows, and its top characters after CONTEXT at T = 1, 2 and 4."""
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+
+    from rawweights_jax.data.batches import spaced_windows
+
+    x_NT, y_NT = spaced_windows(val_Z, ctx, 512)
+    p_right = np.concatenate([np.asarray(jnp.take_along_axis(jax.nn.softmax(teacher(x_NT[i:i + 64]), -1),
+                                                             y_NT[i:i + 64, :, None], -1)) for i in range(0, 512, 64)])
+    logits_V = np.asarray(teacher(jnp.asarray([tok.encode(CONTEXT[-ctx:])]))[0, -1], np.float64)
+    top = {}
+    for t in (1, 2, 4):
+        p_V = np.exp(logits_V / t - np.logaddexp.reduce(logits_V / t))
+        top[str(t)] = [[tok.chars[i], round(float(p_V[i]), 4)] for i in np.argsort(-p_V)[:8]]
+    return {"mean_p_right": round(float(p_right.mean()), 4), "context": CONTEXT, "top": top}
 
 
 def student_run():
@@ -100,7 +121,7 @@ def distill_runs(teacher_ckpt: Path, only: list[str], stop_after: int | None, sa
              "step": int(meta["step"]), "checkpoint": _relative(teacher_ckpt)}
     if not stop_after:
         teach.update(val_loss=round(val_loss(teacher, data.val_Z, ctx, count=512), 5),
-                              samples=samples(teacher))
+                              samples=samples(teacher), view=teacher_view(teacher, tok, data.val_Z, ctx))
     out = {}
     for name in only:
         temperature, alpha, seed = RUNS[name]
