@@ -107,6 +107,23 @@ def test_the_architecture_experiments_are_reproducible(tmp_path, shakespeare, ex
         assert flat(point["layer_grad_norms"]) == pytest.approx(flat(full["layer_grad_norms"][:3]), rel=1e-3)
 
 
+@pytest.mark.timeout(1200)
+def test_the_distillation_result_file_is_reproducible(tmp_path, shakespeare):
+    """The soft-target run's first 20 steps, run again against the teacher (the site's robot
+    student, trained here first if this library version has none yet), give the committed losses."""
+    committed = json.loads((REPO / committed_result("inference/distill_results.py")).read_text())
+    assert {"device", "date", "command", "commit"} <= set(committed) and "stop_after" not in committed
+    sys.path.insert(0, str(REPO / "snippets" / "robot"))
+    try:
+        import _student
+    finally:
+        sys.path.remove(str(REPO / "snippets" / "robot"))
+    again = run_benchmark(tmp_path, "distill.py", "--only", "soft, T=2", "--stop-after", "20",
+                          "--teacher", str(_student.student_dir()))
+    assert again["student"] == committed["student"]
+    assert again["runs"]["soft, T=2"]["loss"] == pytest.approx(committed["runs"]["soft, T=2"]["loss"][:20], abs=2e-3)
+
+
 def test_a_result_file_from_another_recipe_is_refused_with_the_command_to_run(tmp_path, monkeypatch):
     sys.path.insert(0, str(REPO / "snippets" / "arch"))
     try:
