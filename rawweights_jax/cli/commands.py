@@ -127,6 +127,20 @@ def bench_command(args) -> None:
             preset(name)                    # an unknown name: one line listing the known ones
         result = bench_roofline(names, lengths(args.batches, "--batches"), args.tokens, quiet=args.json,
                                 mesh=device_mesh(MODEL))
+    elif args.bench == "serve":
+        from rawweights_jax.bench.serve import MODES, bench_serve
+
+        modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+        if not modes or any(m not in MODES for m in modes):
+            raise ValueError(f"--modes {args.modes!r}: expected some of {', '.join(MODES)}")
+        try:
+            rates = [float(x) for x in args.rates.split(",") if x.strip()]
+        except ValueError:
+            raise ValueError(f"--rates {args.rates!r}: expected comma-separated numbers") from None
+        if not rates or min(rates) <= 0:
+            raise ValueError(f"--rates {args.rates!r}: expected positive numbers")
+        result = bench_serve(rates, modes, args.requests, args.max_batch, args.max_seconds,
+                             ckpt=args.ckpt, quiet=args.json)
     elif args.bench == "moe":
         result = bench_moe(lengths(args.tokens, "--tokens"), quiet=args.json)
     else:

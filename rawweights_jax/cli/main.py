@@ -127,6 +127,15 @@ def _build_parser() -> argparse.ArgumentParser:
     b.add_argument("--tokens", type=_positive_int, default=64,
                    help="prompt tokens of a prefill, cached tokens of a decode step (64)")
     b.add_argument("--json", action="store_true", help="print one JSON object")
+    b = bench.add_parser("serve", help="rawweights serve under a Poisson load, per batching mode")
+    b.add_argument("--ckpt", type=Path, help="model to serve (default: train the shakespeare-char "
+                   "preset briefly into out/bench-serve)")
+    b.add_argument("--rates", default="2,4,8", help="requests per second (comma-separated)")
+    b.add_argument("--modes", default="continuous,static,none", help="batching modes")
+    b.add_argument("--requests", type=_positive_int, default=48, help="requests per mode and rate (48)")
+    b.add_argument("--max-batch", type=_positive_int, default=8, help="decode slots (8)")
+    b.add_argument("--max-seconds", type=float, default=120.0, help="time limit of one run (120)")
+    b.add_argument("--json", action="store_true", help="print one JSON object")
     b = bench.add_parser("quant", help="float32, bfloat16, int8 and int4 weights: speed, loss, bytes")
     b.add_argument("--ckpt", type=Path, help="trained checkpoint for the loss (default: train or "
                    "reuse out/shakespeare-char-cpu)")

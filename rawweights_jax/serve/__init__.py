@@ -1,1 +1,1 @@
-"""Layer 8, serving: an OpenAI-compatible HTTP server (app.py, server.py) over a continuous-batching engine (engine.py) with a paged KV cache, several models in one memory budget (pool.py), Prometheus metrics (metrics.py)."""
+"""Layer 7, serving: an OpenAI-compatible HTTP server (app.py, server.py) over a continuous-batching engine (engine.py) with a paged KV cache, several models in one memory budget (pool.py), Prometheus metrics (metrics.py)."""

@@ -309,3 +309,5 @@ class Engine:
         m.waiting.labels(self.name).set(len(self.waiting))
         m.pages_used.labels(self.name).set(stats["pages_used"])
         m.pages_free.labels(self.name).set(stats["pages_free"])
+        m.kv_reserved.labels(self.name).set(stats["bytes_reserved"])
+        m.kv_used.labels(self.name).set(stats["bytes_used"])

@@ -38,6 +38,9 @@ class Metrics:
                               registry=r)
         self.pages_used = Gauge("rawweights_kv_pages_used", "KV cache pages holding tokens", m, registry=r)
         self.pages_free = Gauge("rawweights_kv_pages_free", "KV cache pages free", m, registry=r)
+        self.kv_reserved = Gauge("rawweights_kv_bytes_reserved", "KV bytes in pages held by sequences",
+                                 m, registry=r)
+        self.kv_used = Gauge("rawweights_kv_bytes_used", "KV bytes holding a token", m, registry=r)
         self.batch = Gauge("rawweights_decode_batch", "Sequences in the latest decode step", m, registry=r)
         self.loads = Counter("rawweights_model_loads", "Models loaded into memory", m, registry=r)
         self.evictions = Counter("rawweights_model_evictions", "Models evicted to fit the budget", m,

@@ -1,0 +1,229 @@
+"""`rawweights bench serve`: a real server under a real load, on loopback.
+
+For each batching mode the benchmark starts `rawweights serve` on a free 127.0.0.1 port, warms
+it up (every prefill width compiled), then replays a seeded Poisson stream of requests at each
+rate: prompts of 4-24 characters cut from the validation text, output lengths drawn from 16 to
+256 (capped by the context), all greedy, streamed over HTTP by an async client. Per mode and
+rate it reports throughput, time to first token and time per output token (p50, p99), the KV
+bytes the pages held against the bytes holding tokens (sampled from /metrics while the load
+runs, beside what max-length contiguous slots would have held), errors, and the fraction of a
+sample of requests whose text equals the same request sent alone afterwards.
+
+The model: the `shakespeare-char` preset (10.7M parameters, 256-token context), trained for a
+short run into `out/bench-serve` the first time (speed does not depend on how well it writes).
+Each run is bounded by its request count and by `max_seconds`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from rawweights_jax.bench.common import environment, print_table
+
+MODES = ("continuous", "static", "none")
+MODEL_DIR = Path("out/bench-serve/shakespeare-char")
+
+
+def bench_model(quiet: bool) -> Path:
+    """The served checkpoint: the shakespeare-char preset after 150 training steps (once)."""
+    from rawweights_jax.ckpt.checkpoint import LATEST
+    from rawweights_jax.config import preset
+    from rawweights_jax.data.shakespeare import load_shakespeare
+    from rawweights_jax.train.loop import train
+
+    if not (MODEL_DIR / LATEST).is_file():
+        run = preset("shakespeare-char").replace(max_iters=150, warmup_iters=15, eval_interval=150)
+        if not quiet:
+            print(f"training {MODEL_DIR} (150 steps, once)", file=sys.stderr)
+        train(run, load_shakespeare(), out_dir=MODEL_DIR, progress=None)
+    return MODEL_DIR
+
+
+def workload(n: int, rate: float, ctx: int, seed: int, text: str) -> list[dict]:
+    """n requests: Poisson arrival times at `rate` per second, prompts and output lengths drawn."""
+    rng = np.random.default_rng(seed)
+    arrivals = np.cumsum(rng.exponential(1 / rate, n))
+    out = []
+    for t in arrivals:
+        length = int(rng.integers(4, 25))
+        start = int(rng.integers(0, len(text) - length))
+        out.append({"at": float(t), "prompt": text[start:start + length],
+                    "max_tokens": int(rng.integers(16, min(256, ctx - length) + 1))})
+    return out
+
+
+async def _one(client, url: str, model: str, req: dict, t0: float) -> dict:
+    await asyncio.sleep(max(0.0, t0 + req["at"] - time.perf_counter()))
+    sent = time.perf_counter()
+    body = {"model": model, "prompt": req["prompt"], "max_tokens": req["max_tokens"],
+            "temperature": 0, "stream": True}
+    times, text, usage, status = [], [], None, None
+    try:
+        async with client.stream("POST", url + "/v1/completions", json=body) as r:
+            status = r.status_code
+            async for line in r.aiter_lines():
+                if not line.startswith("data: {"):
+                    continue
+                chunk = json.loads(line[6:])
+                if chunk["choices"][0]["text"]:
+                    times.append(time.perf_counter())
+                    text.append(chunk["choices"][0]["text"])
+                usage = chunk.get("usage") or usage
+    except Exception as err:                      # counted as an error, the run goes on
+        return {"error": f"{type(err).__name__}: {err}", **req}
+    whole = usage is not None and usage["completion_tokens"] == req["max_tokens"]
+    return {**req, "status": status, "sent": sent, "times": times, "text": "".join(text),
+            "error": None if status == 200 and whole else f"status {status}, complete {whole}"}
+
+
+async def _sample_kv(client, url: str, stop: asyncio.Event, out: list) -> None:
+    while not stop.is_set():
+        try:
+            text = (await client.get(url + "/metrics")).text
+            vals = {}
+            for line in text.splitlines():
+                for name in ("rawweights_kv_bytes_reserved", "rawweights_kv_bytes_used",
+                             "rawweights_requests_running"):
+                    if line.startswith(name + "{"):
+                        vals[name] = float(line.rsplit(" ", 1)[1])
+            if vals.get("rawweights_kv_bytes_used"):
+                out.append(vals)
+        except Exception:
+            pass
+        await asyncio.sleep(0.1)
+
+
+async def _run(url: str, model: str, reqs: list[dict], max_seconds: float) -> tuple[list, list]:
+    import httpx
+
+    kv: list = []
+    stop = asyncio.Event()
+    async with httpx.AsyncClient(timeout=max_seconds) as client:
+        sampler = asyncio.create_task(_sample_kv(client, url, stop, kv))
+        t0 = time.perf_counter()
+        tasks = [asyncio.create_task(_one(client, url, model, r, t0)) for r in reqs]
+        done, pending = await asyncio.wait(tasks, timeout=max_seconds)
+        for t in pending:
+            t.cancel()
+        stop.set()
+        await sampler
+    results = [t.result() for t in done] + [{"error": "over the time limit"} for _ in pending]
+    return results, kv
+
+
+async def _alone(url: str, model: str, reqs: list[dict]) -> list[str]:
+    import httpx
+
+    async with httpx.AsyncClient(timeout=120) as client:
+        out = []
+        for r in reqs:
+            resp = await client.post(url + "/v1/completions", json={
+                "model": model, "prompt": r["prompt"], "max_tokens": r["max_tokens"], "temperature": 0})
+            out.append(resp.json()["choices"][0]["text"])
+        return out
+
+
+def _pct(xs, q):
+    return round(float(np.percentile(xs, q)) * 1000, 2) if xs else None
+
+
+def summarize(mode: str, rate: float, results: list, kv: list, ctx: int, token_bytes: float,
+              same: list[bool]) -> dict:
+    ok = [r for r in results if not r.get("error")]
+    ttft = [r["times"][0] - r["sent"] for r in ok if r["times"]]
+    tpot = [(r["times"][-1] - r["times"][0]) / (len(r["times"]) - 1) for r in ok if len(r["times"]) > 1]
+    span = (max(r["times"][-1] for r in ok) - min(r["sent"] for r in ok)) if ok else 0
+    tokens = sum(r["max_tokens"] for r in ok)
+    reserved = float(np.mean([k["rawweights_kv_bytes_reserved"] for k in kv])) if kv else 0.0
+    used = float(np.mean([k["rawweights_kv_bytes_used"] for k in kv])) if kv else 0.0
+    running = float(np.mean([k.get("rawweights_requests_running", 0) for k in kv])) if kv else 0.0
+    return {"mode": mode, "rate": rate, "requests": len(results), "completed": len(ok),
+            "throughput_tokens_per_second": round(tokens / span, 1) if span else 0.0,
+            "ttft_p50_ms": _pct(ttft, 50), "ttft_p99_ms": _pct(ttft, 99),
+            "tpot_p50_ms": _pct(tpot, 50), "tpot_p99_ms": _pct(tpot, 99),
+            "kv_bytes_reserved": round(reserved), "kv_bytes_used": round(used),
+            "kv_reserved_over_used": round(reserved / used, 3) if used else None,
+            "contiguous_kv_bytes_reserved": round(running * ctx * token_bytes),
+            "errors": len(results) - len(ok),
+            "batch_invariant_fraction": round(sum(same) / len(same), 4) if same else None}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(ckpt: Path, mode: str, max_batch: int):
+    import httpx
+
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "rawweights_jax.cli", "serve", "--ckpt", str(ckpt),
+                             "--port", str(port), "--batching", mode, "--max-batch", str(max_batch),
+                             "--max-queue", "1024"], stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(600):
+        if proc.poll() is not None:
+            raise RuntimeError(f"rawweights serve exited with status {proc.returncode}")
+        try:
+            if httpx.get(url + "/health", timeout=1).status_code == 200:
+                return proc, url
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("rawweights serve did not answer /health within 60 s")
+
+
+def bench_serve(rates=(2.0, 4.0, 8.0), modes=MODES, requests: int = 48, max_batch: int = 8,
+                max_seconds: float = 120.0, invariance_sample: int = 8, seed: int = 0,
+                ckpt: Path | None = None, text: str | None = None, quiet: bool = False) -> dict:
+    from rawweights_jax.ckpt.checkpoint import load_model
+    from rawweights_jax.data.shakespeare import load_shakespeare
+    from rawweights_jax.kvcache.paged import page_bytes
+    from rawweights_jax.model.gpt import count_params
+
+    ckpt = ckpt or bench_model(quiet)
+    model, tokenizer, _, _ = load_model(ckpt)
+    ctx, name = model.cfg.context_len, (ckpt.parent if ckpt.suffix else ckpt).resolve().name
+    token_bytes = page_bytes(model.cfg, 1)[False]
+    if text is None:                      # prompts from the validation split
+        data = load_shakespeare()
+        text = data.tokenizer.decode(data.val_Z.tolist())
+    text = "".join(c for c in text if c in tokenizer.index)
+    runs = []
+    for mode in modes:
+        proc, url = start_server(ckpt, mode, max_batch)
+        try:
+            warm = [{"at": 0.0, "prompt": text[:n], "max_tokens": 2} for n in (4, 8, 16, 24)]
+            asyncio.run(_run(url, name, warm, max_seconds))
+            for i, rate in enumerate(rates):
+                reqs = workload(requests, rate, ctx, seed + i, text)
+                results, kv = asyncio.run(_run(url, name, reqs, max_seconds))
+                ok = [r for r in results if not r.get("error")][:invariance_sample]
+                alone = asyncio.run(_alone(url, name, ok))
+                same = [r["text"] == a for r, a in zip(ok, alone)]
+                runs.append(summarize(mode, rate, results, kv, ctx, token_bytes, same))
+                if not quiet:
+                    r = runs[-1]
+                    print(f"  {mode:<10} {rate:5.1f} req/s: {r['throughput_tokens_per_second']:8.1f} tok/s  "
+                          f"ttft p50 {r['ttft_p50_ms']} p99 {r['ttft_p99_ms']} ms  tpot p50 "
+                          f"{r['tpot_p50_ms']} ms  errors {r['errors']}  invariant "
+                          f"{r['batch_invariant_fraction']}", file=sys.stderr)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(60)
+    result = {"benchmark": "serve", "model": name, "params": count_params(model),
+              "context": ctx, "max_batch": max_batch, "requests_per_run": requests,
+              "rates": list(rates), "runs": runs, **environment()}
+    if not quiet:
+        print_table({k: v for k, v in result.items() if k != "runs"})
+    return result

@@ -1,0 +1,75 @@
+"""A real `rawweights serve` on loopback, asked by the official `openai` client: the robot
+student served, three requests at once (one streamed), and what /metrics says afterwards.
+
+Run on its own: python snippets/serving/serve_live.py   (about 20 seconds)
+"""
+
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "robot"))
+from _student import student_dir  # noqa: E402
+
+from rwsite.claims import claim, value  # noqa: E402
+
+with socket.socket() as s:
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+folder = student_dir()
+
+# --8<-- [start:serve]
+server = subprocess.Popen([sys.executable, "-m", "rawweights_jax.cli", "serve", "--ckpt", str(folder),
+                           "--port", str(port), "--max-batch", "4"], stderr=subprocess.DEVNULL)
+base = f"http://127.0.0.1:{port}"
+for _ in range(600):                                  # until it answers (a few seconds)
+    try:
+        urllib.request.urlopen(base + "/health", timeout=1)
+        break
+    except OSError:
+        time.sleep(0.1)
+
+from openai import OpenAI                             # the official client, unchanged
+
+client = OpenAI(base_url=base + "/v1", api_key="unused")
+model = client.models.list().data[0].id
+answers = {}
+
+def ask(prompt):
+    answers[prompt] = client.completions.create(model=model, prompt=prompt, max_tokens=40,
+                                                temperature=0.8, seed=1).choices[0].text
+
+threads = [threading.Thread(target=ask, args=(p,)) for p in ("ROMEO:\n", "JULIET:\n")]
+for t in threads:
+    t.start()
+print("KING:", end="")
+for chunk in client.completions.create(model=model, prompt="KING:\n", max_tokens=40,
+                                       temperature=0.8, seed=1, stream=True):
+    print(chunk.choices[0].text, end="", flush=True)   # text arrives as it is generated
+print()
+for t in threads:
+    t.join()
+for prompt, text in answers.items():
+    print(prompt.strip() + "\n" + text)
+# --8<-- [end:serve]
+
+# --8<-- [start:metrics]
+metrics = urllib.request.urlopen(base + "/metrics").read().decode()
+for line in metrics.splitlines():
+    if re.match(r"rawweights_(generated_tokens_total|requests_total|time_to_first_token_seconds_count"
+                r"|kv_pages_free|model_loads_total)", line):
+        print(line)
+# --8<-- [end:metrics]
+server.terminate()
+server.wait(60)
+
+tokens = float(re.search(r"rawweights_generated_tokens_total\{[^}]*\} (\S+)", metrics).group(1))
+value("live_model", model)
+value("live_tokens", f"{tokens:.0f}")
+claim(tokens == 120, "the three requests generated 40 tokens each", tokens=tokens)
+claim(len(answers) == 2 and all(len(t) == 40 for t in answers.values()), "both plain answers are whole")
