@@ -56,6 +56,8 @@ value("cont_over_none", f"{cont['throughput_tokens_per_second'] / none['throughp
 value("cont_ttft_p99", f"{cont['ttft_p99_ms'] / 1000:.2f} s")
 value("static_ttft_p99", f"{stat['ttft_p99_ms'] / 1000:.2f} s")
 value("none_ttft_p99", f"{none['ttft_p99_ms'] / 1000:.1f} s")
+value("cont_tpot", f"{cont['tpot_p50_ms']:.0f} ms")
+value("none_tpot", f"{none['tpot_p50_ms']:.1f} ms")
 value("kv_ratio", f"{cont['kv_reserved_over_used']:.2f}")
 value("contiguous_ratio", f"{cont['contiguous_kv_bytes_reserved'] / cont['kv_bytes_used']:.1f}")
 claim(all(run["errors"] == 0 for run in r["runs"]), "no request failed in any run")
