@@ -40,16 +40,16 @@ client = OpenAI(base_url=base + "/v1", api_key="unused")
 model = client.models.list().data[0].id
 answers = {}
 
-def ask(prompt):
+def ask(prompt, seed):
     answers[prompt] = client.completions.create(model=model, prompt=prompt, max_tokens=40,
-                                                temperature=0.8, seed=1).choices[0].text
+                                                temperature=0.8, seed=seed).choices[0].text
 
-threads = [threading.Thread(target=ask, args=(p,)) for p in ("ROMEO:\n", "JULIET:\n")]
+threads = [threading.Thread(target=ask, args=(p, s)) for s, p in enumerate(("ROMEO:\n", "JULIET:\n"))]
 for t in threads:
     t.start()
-print("KING:", end="")
+print("KING:")
 for chunk in client.completions.create(model=model, prompt="KING:\n", max_tokens=40,
-                                       temperature=0.8, seed=1, stream=True):
+                                       temperature=0.8, seed=2, stream=True):
     print(chunk.choices[0].text, end="", flush=True)   # text arrives as it is generated
 print()
 for t in threads:
