@@ -33,14 +33,14 @@ fig, ax = plt.subplots(figsize=(6.4, 4.0))
 x = np.logspace(-1.3, 3.3, 200)
 ax.plot(x, np.minimum(peak, x * bw), color="0.3", linewidth=1.5, label="roof: min(peak, intensity x bandwidth)")
 ax.axvline(ridge, color="0.6", linestyle=":", linewidth=1)
-ax.annotate(f"ridge {ridge:.1f} FLOP/byte", (ridge, peak * 0.03), xytext=(5, 0),
+ax.annotate(f"ridge {ridge:.1f} FLOP/byte", (ridge, peak * 1.15), xytext=(-4, 0), ha="right",
             textcoords="offset points", fontsize=9, color="0.35")
 for i, name in enumerate(presets):
     for phase, marker in (("prefill", "o"), ("decode", "^")):
         pts = [row for row in rows if row["preset"] == name and row["phase"] == phase]
         ax.scatter([p["arithmetic_intensity"] for p in pts], [p["achieved_gflops"] for p in pts],
                    color=f"C{i}", marker=marker, s=36, zorder=3,
-                   label=f"{name}, {phase}" if phase == "prefill" or i == 0 else None)
+                   label=f"{name}, {phase}")
         for p in pts:
             ax.annotate(f"b{p['batch']}", (p["arithmetic_intensity"], p["achieved_gflops"]),
                         xytext=(4, -10), textcoords="offset points", fontsize=8, color=f"C{i}")
