@@ -3,15 +3,11 @@ official `openai` package and by raw HTTP for what a well-behaved client never s
 
 from __future__ import annotations
 
-import json
-import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
@@ -20,12 +16,7 @@ httpx = pytest.importorskip("httpx")
 from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
 
 from _lib_support import TEXT  # noqa: E402
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from rawweights_jax.serve.launch import launch, stop  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -43,30 +34,14 @@ def checkpoints(tmp_path_factory):
 
 
 def start(ckpts, *extra):
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "rawweights_jax.cli", "serve", "--port", str(port),
-                             *[a for c in ckpts for a in ("--ckpt", str(c))], *extra],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "JAX_PLATFORMS": "cpu"})
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited: {proc.stderr.read()}")
-        try:
-            if httpx.get(url + "/health", timeout=1).status_code == 200:
-                return proc, url
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("server did not come up")
+    return launch(ckpts, *extra, stderr=subprocess.PIPE)
 
 
 @pytest.fixture(scope="module")
 def server(checkpoints):
     proc, url = start(checkpoints, "--max-batch", "4", "--max-queue", "8")
     yield url
-    proc.send_signal(signal.SIGTERM)
-    proc.wait(30)
+    stop(proc)
 
 
 def client(url):
@@ -203,15 +178,13 @@ def test_a_memory_budget_evicts_the_least_recently_used_model(checkpoints):
         assert m[("rawweights_model_loads_total", "student-a")] == 2
         assert m[("rawweights_model_evictions_total", "student-a")] >= 1
     finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(30)
+        stop(proc)
     proc, url = start(checkpoints[:1], "--memory-budget", "1MiB")
     try:
         r = httpx.post(url + "/v1/completions", json={"model": "student-a", "prompt": "A"}, timeout=30)
         assert r.status_code == 400 and "memory budget" in r.json()["error"]["message"]
     finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(30)
+        stop(proc)
 
 
 def test_bad_command_lines_are_one_line_and_exit_2(tmp_path):

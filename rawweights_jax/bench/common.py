@@ -21,11 +21,13 @@ from jax.sharding import PartitionSpec as P
 from rawweights_jax.parallel.mesh import device_mesh
 
 
-def timeit(fn: Callable[[], object], repeat: int = 5) -> float:
-    """Median wall seconds of `fn()` (already compiled), waiting for its result each time."""
+def timeit(fn: Callable[[], object], repeat: int = 5, min_seconds: float = 0.0,
+           max_repeat: int = 20) -> float:
+    """Median wall seconds of `fn()` after one call that compiles it, waiting for its result each
+    time: `repeat` runs, or more (up to `max_repeat`) until `min_seconds` have passed."""
     jax.block_until_ready(fn())
     times = []
-    for _ in range(repeat):
+    while len(times) < repeat or (sum(times) < min_seconds and len(times) < max_repeat):
         t0 = time.perf_counter()
         jax.block_until_ready(fn())
         times.append(time.perf_counter() - t0)

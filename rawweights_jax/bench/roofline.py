@@ -13,7 +13,6 @@ initialised: speed does not depend on what the weights are.
 from __future__ import annotations
 
 import functools
-import time
 
 import jax
 import jax.numpy as jnp
@@ -24,7 +23,7 @@ from jax.sharding import PartitionSpec as P
 
 from rawweights_jax.analysis.roofline import (attainable_flops, critical_batch, phase_cost,
                                               ridge_point)
-from rawweights_jax.bench.common import environment, matmul_peak_gflops, print_table
+from rawweights_jax.bench.common import environment, matmul_peak_gflops, print_table, timeit
 from rawweights_jax.config import preset
 from rawweights_jax.kvcache.cache import KVCache
 from rawweights_jax.model.gpt import count_params, init_model
@@ -33,18 +32,6 @@ from rawweights_jax.parallel.sharding import shard_weights
 
 PRESETS = ("shakespeare-char-cpu", "shakespeare-char", "gpt2-small")
 BATCHES = (1, 8, 64)
-
-
-def _seconds(fn, min_total: float = 1.0, max_repeat: int = 20) -> float:
-    """Median wall seconds of `fn()` after one compiling call: repeated until about `min_total`
-    seconds have passed (at least 3 times, at most `max_repeat`)."""
-    jax.block_until_ready(fn())
-    times = []
-    while len(times) < 3 or (sum(times) < min_total and len(times) < max_repeat):
-        t0 = time.perf_counter()
-        jax.block_until_ready(fn())
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times))
 
 
 def memory_bandwidth_gbs(mib: int = 512) -> float:
@@ -58,7 +45,7 @@ def memory_bandwidth_gbs(mib: int = 512) -> float:
     if mesh is not None:
         x = jax.device_put(x, NamedSharding(mesh, P(mesh.axis_names[0])))
     f = jax.jit(lambda a: a.sum(axis=1))
-    return n * 4 / _seconds(lambda: f(x)) / 1e9
+    return n * 4 / timeit(lambda: f(x), 3, 1.0) / 1e9
 
 
 @functools.partial(jax.jit, static_argnames=("graphdef", "slots"))
@@ -93,10 +80,10 @@ def phase_seconds(preset_name: str, batch: int, tokens: int, mesh: Mesh | None) 
     V = model.cfg.vocab_size
     tokens_BT = jnp.asarray(np.arange(batch * tokens).reshape(batch, tokens) % V, jnp.int32)
     slots = tokens + DECODE_STEPS
-    prefill = _seconds(lambda: _prefill(graphdef, params, tokens_BT, slots=slots))
+    prefill = timeit(lambda: _prefill(graphdef, params, tokens_BT, slots=slots), 3, 1.0)
     _, cache = _prefill(graphdef, params, tokens_BT, slots=slots)
-    decode = _seconds(lambda: _decode(graphdef, params, tokens_BT[:, :1], cache,
-                                      steps=DECODE_STEPS)) / DECODE_STEPS
+    decode = timeit(lambda: _decode(graphdef, params, tokens_BT[:, :1], cache,
+                                    steps=DECODE_STEPS), 3, 1.0) / DECODE_STEPS
     return {"prefill": prefill, "decode": decode, "params": count_params(model)}
 
 

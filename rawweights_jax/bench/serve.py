@@ -18,9 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import signal
-import socket
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -28,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from rawweights_jax.bench.common import environment, print_table
+from rawweights_jax.serve.launch import launch, stop
 
 MODES = ("continuous", "static", "none")
 MODEL_DIR = Path("out/bench-serve/shakespeare-char")
@@ -159,32 +157,6 @@ def summarize(mode: str, rate: float, results: list, kv: list, ctx: int, token_b
             "batch_invariant_fraction": round(sum(same) / len(same), 4) if same else None}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(ckpt: Path, mode: str, max_batch: int):
-    import httpx
-
-    port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "rawweights_jax.cli", "serve", "--ckpt", str(ckpt),
-                             "--port", str(port), "--batching", mode, "--max-batch", str(max_batch),
-                             "--max-queue", "1024"], stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(600):
-        if proc.poll() is not None:
-            raise RuntimeError(f"rawweights serve exited with status {proc.returncode}")
-        try:
-            if httpx.get(url + "/health", timeout=1).status_code == 200:
-                return proc, url
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("rawweights serve did not answer /health within 60 s")
-
-
 def bench_serve(rates=(2.0, 4.0, 8.0), modes=MODES, requests: int = 48, max_batch: int = 8,
                 max_seconds: float = 120.0, invariance_sample: int = 8, seed: int = 0,
                 ckpt: Path | None = None, text: str | None = None, quiet: bool = False) -> dict:
@@ -203,7 +175,8 @@ def bench_serve(rates=(2.0, 4.0, 8.0), modes=MODES, requests: int = 48, max_batc
     text = "".join(c for c in text if c in tokenizer.index)
     runs = []
     for mode in modes:
-        proc, url = start_server(ckpt, mode, max_batch)
+        proc, url = launch([ckpt], "--batching", mode, "--max-batch", str(max_batch),
+                           "--max-queue", "1024")
         try:
             warm = [{"at": 0.0, "prompt": text[:n], "max_tokens": 2} for n in (4, 8, 16, 24)]
             asyncio.run(_run(url, name, warm, max_seconds))
@@ -221,8 +194,7 @@ def bench_serve(rates=(2.0, 4.0, 8.0), modes=MODES, requests: int = 48, max_batc
                           f"{r['tpot_p50_ms']} ms  errors {r['errors']}  invariant "
                           f"{r['batch_invariant_fraction']}", file=sys.stderr)
         finally:
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(60)
+            stop(proc)
     result = {"benchmark": "serve", "model": name, "params": count_params(model),
               "context": ctx, "max_batch": max_batch, "requests_per_run": requests,
               "rates": list(rates), "runs": runs, **environment()}

@@ -125,8 +125,6 @@ def create_app(pool: ModelPool, metrics: Metrics) -> Starlette:
         return JSONResponse({"status": "ok", "loaded": sorted(pool.engines)})
 
     async def prometheus(_: HTTPRequest) -> Response:
-        for engine in list(pool.engines.values()):
-            engine._gauges()
         return Response(metrics.text(), media_type=metrics.content_type)
 
     @contextlib.asynccontextmanager

@@ -123,7 +123,8 @@ class Engine:
                 raise QueueFull(f"{len(self.waiting)} requests are already waiting")
             self.waiting.append(request)
             self.lock.notify()
-        self._gauges()
+            if self.metrics:       # the page gauges are the engine thread's (its tables)
+                self.metrics.waiting.labels(self.name).set(len(self.waiting))
 
     def busy(self) -> int:
         """Requests running or waiting."""
@@ -163,6 +164,7 @@ class Engine:
                 self._decode()
             elif self.waiting:                 # a static batch still forming
                 time.sleep(0.002)
+            self._gauges()                     # once per step, from the thread that owns the tables
 
     def _admissions(self) -> list[tuple[Request, int]]:
         """Waiting requests that join now, each with its slot, by the mode's rule."""
@@ -220,7 +222,6 @@ class Engine:
         self.scanners[slot] = StopScanner(request.stop)
         if self.metrics:
             self.metrics.prompt_tokens.labels(self.name).inc(len(feed))
-        self._gauges()
         self._accept(slot, int(first[0]))
 
     def _decode(self) -> None:
@@ -277,7 +278,6 @@ class Engine:
         self.tables.release(slot)
         if self.metrics:
             self._observe(request, reason)
-        self._gauges()
         request.emit("done", reason)
 
     def _drop_cancelled(self) -> None:
@@ -291,7 +291,6 @@ class Engine:
             kept = [r for r in self.waiting if not r.cancelled]
             self.waiting.clear()
             self.waiting.extend(kept)
-        self._gauges()
 
     def _observe(self, request: Request, reason: str) -> None:
         m = self.metrics

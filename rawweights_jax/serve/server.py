@@ -36,7 +36,7 @@ def serve(ckpts: list[Path], host: str = "127.0.0.1", port: int = 8000, **kw) ->
     import uvicorn
 
     app, pool, _ = build(ckpts, **kw)
-    print(f"serving {', '.join(pool.names())} on http://{host}:{port}/v1 "
+    print(f"rawweights serve: starting {', '.join(pool.names())} on http://{host}:{port}/v1 "
           f"({kw.get('batching', 'continuous')} batching); Ctrl-C or SIGTERM to stop",
           file=sys.stderr, flush=True)
     uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning",

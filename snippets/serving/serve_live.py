@@ -5,11 +5,8 @@ Run on its own: python snippets/serving/serve_live.py   (about 20 seconds)
 """
 
 import re
-import socket
-import subprocess
 import sys
 import threading
-import time
 import urllib.request
 from pathlib import Path
 
@@ -18,21 +15,12 @@ from _student import student_dir  # noqa: E402
 
 from rwsite.claims import claim, value  # noqa: E402
 
-with socket.socket() as s:
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
 folder = student_dir()
 
 # --8<-- [start:serve]
-server = subprocess.Popen([sys.executable, "-m", "rawweights_jax.cli", "serve", "--ckpt", str(folder),
-                           "--port", str(port), "--max-batch", "4"], stderr=subprocess.DEVNULL)
-base = f"http://127.0.0.1:{port}"
-for _ in range(600):                                  # until it answers (a few seconds)
-    try:
-        urllib.request.urlopen(base + "/health", timeout=1)
-        break
-    except OSError:
-        time.sleep(0.1)
+from rawweights_jax.serve.launch import launch, stop  # `rawweights serve` on a free port
+
+server, base = launch([folder], "--max-batch", "4")   # returns once /health answers
 
 from openai import OpenAI                             # the official client, unchanged
 
@@ -65,8 +53,7 @@ for line in metrics.splitlines():
                 r"|kv_pages_free|model_loads_total)", line):
         print(line)
 # --8<-- [end:metrics]
-server.terminate()
-server.wait(60)
+stop(server)
 
 tokens = float(re.search(r"rawweights_generated_tokens_total\{[^}]*\} (\S+)", metrics).group(1))
 value("live_model", model)
