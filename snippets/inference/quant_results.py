@@ -45,8 +45,11 @@ value("kv_bytes_f32", f"{r['f32_kv_bytes_per_token']:,}")
 value("kv_bytes_int8", f"{r['int8_kv_bytes_per_token']:,}")
 value("kv_ratio", f"{r['f32_kv_bytes_per_token'] / r['int8_kv_bytes_per_token']:.2f}")
 claim(abs(r["kv8_val_loss_increase"]) <= 0.01, "an int8 KV cache costs at most 0.01 nats")
-claim(r["kv8_b1_speedup"] > 1.0 and r["kv8_b8_speedup"] > 1.0,
-      "an int8 KV cache decodes faster than float32's at batch 1 and 8",
+span = lambda key: "{:.0f}-{:.0f}".format(*r[f"{key}_tokens_per_second_range"])
+value("f32_b1_range", span("f32_b1"))
+value("kv8_b1_range", span("kv8_b1"))
+claim(r["kv8_b1_speedup"] >= 0.95 and r["kv8_b8_speedup"] >= 0.95,
+      "an int8 KV cache is not slower than float32's at batch 1 and 8 (medians)",
       b1=r["kv8_b1_speedup"], b8=r["kv8_b8_speedup"])
 value("int4_ratio", f"{r['f32_weight_bytes'] / r['int4_weight_bytes']:.1f}")
 claim(r["int8_val_loss_increase"] <= 0.01, "int8 weights cost at most 0.01 nats of validation loss")
