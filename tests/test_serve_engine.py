@@ -13,6 +13,7 @@ from _lib_support import TEXT
 from rawweights_jax.config import preset
 from rawweights_jax.data.shakespeare import Dataset
 from rawweights_jax.inference.generate import generate
+from rawweights_jax.kvcache.paged import read_width
 from rawweights_jax.serve.engine import Engine, QueueFull, Request
 from rawweights_jax.serve.protocol import RequestError, StopScanner, parse_completion
 from rawweights_jax.train.loop import train
@@ -94,6 +95,28 @@ def test_cancelled_requests_leave_and_the_limits_hold(trained):
         assert engine.kv_stats()["pages_used"] == 0
     finally:
         engine.stop()
+
+
+@pytest.mark.parametrize("decode_steps", [1, 5])
+def test_a_stop_string_ends_the_request_inside_a_chunk_of_steps(trained, decode_steps):
+    model, tokenizer, _ = trained
+    want = tokenizer.decode(generate(model, [tokenizer.encode("All:\n")], 40, temperature=0.0)[0])
+    stop = want[12:14]
+    engine = Engine(model, tokenizer, slots=2, page_size=8, decode_steps=decode_steps).start()
+    try:
+        request, events, done = ask(engine, tokenizer, "All:\n", 40, stop=(stop,))
+        other = ask(engine, tokenizer, "You are ", 33)
+        assert done.wait(60) and other[2].wait(60)
+        assert text_of(events) == want[:want.index(stop)] and events[-1] == ("done", "stop")
+        assert other[1][-1] == ("done", "length") and len(other[0].generated) == 33
+        assert engine.kv_stats()["pages_used"] == 0
+    finally:
+        engine.stop()
+
+
+def test_a_decode_step_reads_only_the_block_table_columns_its_rows_reach():
+    assert [read_width(n, 16) for n in (0, 1, 2, 3, 5, 9, 16)] == [1, 1, 2, 4, 8, 16, 16]
+    assert read_width(7, 6) == 6
 
 
 def test_stop_strings_hold_back_only_what_could_start_one():

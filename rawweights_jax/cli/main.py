@@ -97,6 +97,8 @@ def _build_parser() -> argparse.ArgumentParser:
                    "(default: no limit); the least recently used idle model is evicted")
     p.add_argument("--max-queue", type=_positive_int, default=256,
                    help="requests waiting per model before 429 (256)")
+    p.add_argument("--decode-steps", type=_positive_int, default=8,
+                   help="decode steps per device call; requests join and leave between calls (8)")
 
     p = sub.add_parser("bench", help="measure training, decoding or attention speed")
     bench = p.add_subparsers(dest="bench", required=True, parser_class=_Parser)

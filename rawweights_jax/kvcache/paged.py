@@ -16,21 +16,24 @@ is decided on the host (pages.py: a free list, numpy tables) and handed to the d
 cache; the device only reads and writes through the table. An entry without a page holds
 NO_PAGE: reading it gives zeros (hidden by the mask anyway), writing to it writes nothing.
 
-A step reads before it writes. Attention sees a layer's keys as [the pages of the slot,
-gathered in table order into a contiguous view] followed by [this step's own keys], and the
-new keys are then scattered into their pages. The gather copies max_pages x page_size keys per
-row each step, which is what the contiguous cache reads anyway; a fused kernel that reads the
-pages in place (vLLM's PagedAttention) would skip the copy, but on a CPU the gather is cheap
-and keeps every attention backend unchanged. The masks come from positions, as everywhere:
-the view's entry i of the block table holds position i when i < length, else EMPTY.
+A step writes, then reads. This step's new keys are scattered into their pages first; attention
+then sees a layer's keys as the slot's pages gathered in table order into a contiguous view,
+which now holds them too. (Reading the old pages and writing in the same step makes XLA copy
+every pool to keep the old one alive: see paged_read_write.) The gather copies
+max_pages x page_size keys per row each step, which is what the contiguous cache reads anyway;
+a fused kernel that reads the pages in place (vLLM's PagedAttention) would skip the copy, but on
+a CPU the gather is cheap and keeps every attention backend unchanged. The masks come from
+positions, as everywhere: the view's entry i holds position i when i < length, else EMPTY.
 
 Sliding-window ('local') layers keep a ring, as in the contiguous cache, but a ring of pages:
 each slot owns up to ring_pages = ceil(W / page_size) pages of a separate local pool, listed in
 a second table [slots, ring_pages], and position p lives at ring entry p mod (ring_pages x
 page_size). A local layer's memory per slot is then bounded by its window whatever the length,
-and its reads are ring_pages pages, not max_pages. The positions in the ring need no array of
-their own: a slot's positions are 0..length-1 without gaps (padding takes no position), so
-ring entry j holds the latest position p < length with p = j mod ring size.
+and its reads are ring_pages pages, not max_pages. A chunk longer than one token reads its
+ring before writing (the chunk could overwrite keys its own first queries need). The positions
+in the ring need no array of their own: a slot's positions are 0..length-1 without gaps
+(padding takes no position), so ring entry j holds the latest position p < length with
+p = j mod ring size.
 
 The host side (pages.py) decides which pages a slot holds, and lets equal prompt prefixes share
 their full pages in models without sliding-window layers.
@@ -99,6 +102,10 @@ class PageIO(NamedTuple):
     read: jax.Array        # int32 [slots, pages read]: the block table, or the ring table
     page_BT: jax.Array     # int32: the page each new token goes to; NO_PAGE: nowhere
     offset_BT: jax.Array   # int32: its offset within that page
+    write_first: bool = False
+    """Write the new entries, then read the pages (the view then holds them: no concatenation),
+    rather than read the old entries and append the new ones. Exact wherever no new entry
+    overwrites one that a query of the same step still needs (paged_read_write)."""
 
 
 class PagedStep(NamedTuple):
@@ -139,32 +146,35 @@ class PagedKVCache(NamedTuple):
     def plan(self, valid_BT) -> PagedStep:
         """Where the tokens of one step go: a row's valid tokens take the positions after its
         length, in order; the others (padding, or a slot with nothing to feed) take none."""
-        B, _ = valid_BT.shape
+        B, T = valid_BT.shape
         size = self.page_size
         pos_BT = self.length_B[:, None] + jnp.cumsum(valid_BT, axis=1, dtype=jnp.int32) - 1
         length_B = self.length_B + valid_BT.sum(1, dtype=jnp.int32)
         new_pos_BT = jnp.where(valid_BT, pos_BT, EMPTY)
         b_BT = jnp.arange(B)[:, None]
-        # Global layers: entry i of a slot's view is position i, if written.
+        # Global layers: written first; entry i of a slot's view is then position i, if written.
         M = self.block_table.shape[1]
         i_S = jnp.arange(M * size, dtype=jnp.int32)
-        old_pos_BS = jnp.where(i_S[None] < self.length_B[:, None], i_S[None], EMPTY)
         logical_BT = pos_BT // size
         page_BT = jnp.where(valid_BT & (logical_BT < M),
                             self.block_table[b_BT, jnp.clip(logical_BT, 0, M - 1)], NO_PAGE)
-        io = {False: PageIO(self.block_table, page_BT, pos_BT % size)}
-        k_pos = {False: jnp.concatenate([old_pos_BS, new_pos_BT], axis=1)}
-        # Local layers: a ring of R pages; only a chunk's last R x page_size tokens are kept.
+        io = {False: PageIO(self.block_table, page_BT, pos_BT % size, write_first=True)}
+        k_pos = {False: jnp.where(i_S[None] < length_B[:, None], i_S[None], EMPTY)}
+        # Local layers: a ring of R pages; only a chunk's last R x page_size tokens are kept. A
+        # step of one token per row writes first (it evicts a position its query no longer
+        # sees); a longer chunk could evict keys its own first queries need, so it reads the
+        # ring as it was and appends the chunk.
         R = self.ring_table.shape[1]
         if R:
             ring = R * size
+            first = T == 1
             j_S = jnp.arange(ring, dtype=jnp.int32)
-            last_B1 = self.length_B[:, None] - 1
+            last_B1 = (length_B if first else self.length_B)[:, None] - 1
             ring_pos_BS = jnp.where(j_S[None] <= last_B1, last_B1 - (last_B1 - j_S[None]) % ring, EMPTY)
             kept_BT = valid_BT & (pos_BT >= length_B[:, None] - ring)
             ring_page_BT = jnp.where(kept_BT, self.ring_table[b_BT, (pos_BT % ring) // size], NO_PAGE)
-            io[True] = PageIO(self.ring_table, ring_page_BT, pos_BT % size)
-            k_pos[True] = jnp.concatenate([ring_pos_BS, new_pos_BT], axis=1)
+            io[True] = PageIO(self.ring_table, ring_page_BT, pos_BT % size, write_first=first)
+            k_pos[True] = ring_pos_BS if first else jnp.concatenate([ring_pos_BS, new_pos_BT], axis=1)
         else:
             io[True], k_pos[True] = io[False], k_pos[False]
         return PagedStep(pos_BT, k_pos, io, length_B)
@@ -172,15 +182,24 @@ class PagedKVCache(NamedTuple):
 
 # --8<-- [start:read_write]
 def paged_read_write(pool, new_BTKH, io: PageIO):
-    """One layer's keys (or values) as attention sees them: the slot's pages gathered in table
-    order, then this step's own. Returns that view, k_BSKH, and the pool with the new entries
-    written into their pages."""
+    """One layer's keys (or values) as attention sees them, and the pool with this step's new
+    entries written into their pages. With `io.write_first` the view is the slot's pages
+    gathered in table order after the write; otherwise the pages as they were, followed by the
+    new entries. Returns (k_BSKH, pool).
+
+    Writing first is also what keeps the step cheap: the pool is updated in place, and the
+    gather reads the updated pool. Reading the old pool and writing a new one in the same step
+    makes XLA copy the whole pool (every layer's, every step) to keep the old one alive for the
+    read: 3.5x slower at 8 slots of the shakespeare-char model on a CPU."""
     B, n_read = io.read.shape
-    old_BSKH = jnp.take(pool, io.read, axis=0, mode="fill", fill_value=0).reshape(
-        B, n_read * pool.shape[1], *pool.shape[2:])
     new_BTKH = new_BTKH.astype(pool.dtype)
-    pool = pool.at[io.page_BT, io.offset_BT].set(new_BTKH, mode="drop")
-    return jnp.concatenate([old_BSKH, new_BTKH], axis=1), pool
+    gather = lambda pool: jnp.take(pool, io.read, axis=0, mode="fill", fill_value=0).reshape(
+        B, n_read * pool.shape[1], *pool.shape[2:])
+    write = lambda pool: pool.at[io.page_BT, io.offset_BT].set(new_BTKH, mode="drop")
+    if io.write_first:
+        pool = write(pool)
+        return gather(pool), pool
+    return jnp.concatenate([gather(pool), new_BTKH], axis=1), write(pool)
 # --8<-- [end:read_write]
 
 
@@ -196,3 +215,11 @@ def page_bytes(cfg: ModelConfig, page_size: int, dtype=jnp.float32) -> dict[bool
 def ceil_pages(tokens: int, page_size: int) -> int:
     """Pages that hold `tokens` tokens."""
     return math.ceil(tokens / page_size)
+
+
+def read_width(pages: int, max_pages: int) -> int:
+    """Block table columns a step reads when its longest row holds `pages` pages: the next
+    power of two, at most max_pages. A step only needs the columns its rows reach (plan()
+    looks pages up in the table it is given), so a server compiles a few widths and a batch of
+    short sequences gathers less than the whole context."""
+    return min(max_pages, 1 << max(pages - 1, 0).bit_length())

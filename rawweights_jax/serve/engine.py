@@ -1,12 +1,18 @@
 """The serving engine: one model, a fixed set of decode slots, a paged KV cache, and a scheduler
 loop on its own thread.
 
-Continuous (iteration-level) batching, as Orca introduced it: between two decode steps the
+Continuous (iteration-level) batching, as Orca introduced it: between two decode calls the
 loop lets finished requests leave (their pages go back to the pool at once) and lets waiting
 ones join (each is prefilled on its own, through a one-row view of the same page pools, then
-decodes with the others). Every decode step runs all slots, busy or not, so it has one shape
-and compiles once; prefills are padded to a few widths (`pad_width`), so they compile once per
-width, never per request.
+decodes with the others). A decode call runs `decode_steps` steps (8) in one compiled loop,
+as vLLM's multi-step scheduling does: the host's work between steps (tables, sampling
+arguments, streaming) is paid once per call, not once per token, at the price of a request
+joining up to that many steps later. A row that reaches its `max_tokens` inside the call idles
+for the rest of it. Every call runs all slots, busy or not, and reads the block table up to a
+power-of-two width (`read_width`), so it compiles once per width; prefills are padded to a few
+widths (`pad_width`), so they compile once per width, never per request.
+
+`python benchmarks/serve_engine.py` measures both choices in process (no HTTP).
 
 What a request produces depends only on itself: its prompt is prefilled alone, every row of a
 decode step is computed independently of the others, and its random draws come from its own
@@ -38,7 +44,7 @@ from flax import nnx
 
 from rawweights_jax.inference.generate import pad_width, params_dtype
 from rawweights_jax.inference.sampling import sample_rows
-from rawweights_jax.kvcache.paged import PageLayout, PagedKVCache, ceil_pages
+from rawweights_jax.kvcache.paged import PageLayout, PagedKVCache, ceil_pages, read_width
 from rawweights_jax.kvcache.pages import PageTables
 from rawweights_jax.serve.protocol import StopScanner
 
@@ -73,15 +79,45 @@ class QueueFull(Exception):
     pass
 
 
+def _draw(logits_BV, seeds_B2, counters_B, temp_B, top_p_B, vocab: int):
+    """Each row's next token, from its own seed and token index (never from its neighbours)."""
+    keys_B = jax.vmap(lambda s, c: jax.random.fold_in(
+        jax.random.fold_in(jax.random.key(s[0]), s[1]), c))(seeds_B2, counters_B)
+    return sample_rows(logits_BV, keys_B, temp_B, top_p_B, vocab)
+
+
 @functools.partial(jax.jit, static_argnames=("graphdef", "vocab"), donate_argnames=("cache",))
 def _step(graphdef, params, cache, tokens_BT, valid_BT, last_B, seeds_B2, counters_B, temp_B,
           top_p_B, *, vocab: int):
-    """Feed tokens to every row and draw each row's next token from its last valid position."""
+    """Feed tokens to every row and draw each row's next token from its last valid position
+    (a prefill: one row, its prompt)."""
     logits_BTV, cache = nnx.merge(graphdef, params).step(tokens_BT, cache, valid_BT)
     logits_BV = jnp.take_along_axis(logits_BTV, last_B[:, None, None], axis=1)[:, 0]
-    keys_B = jax.vmap(lambda s, c: jax.random.fold_in(
-        jax.random.fold_in(jax.random.key(s[0]), s[1]), c))(seeds_B2, counters_B)
-    return sample_rows(logits_BV, keys_B, temp_B, top_p_B, vocab), cache
+    return _draw(logits_BV, seeds_B2, counters_B, temp_B, top_p_B, vocab), cache
+
+
+# --8<-- [start:decode_steps]
+@functools.partial(jax.jit, static_argnames=("graphdef", "vocab", "n_steps"),
+                   donate_argnames=("cache",))
+def _decode_steps(graphdef, params, cache, tokens_B, steps_B, seeds_B2, counters_B, temp_B,
+                  top_p_B, *, vocab: int, n_steps: int):
+    """`n_steps` decode steps of every slot in one compiled loop: row b feeds its last token
+    and draws the next for its first steps_B[b] steps, then idles (takes no position, writes
+    nothing). Returns the drawn tokens [B, n_steps] (a row's are valid up to its steps_B)."""
+    model = nnx.merge(graphdef, params)
+
+    def one(i, carry):
+        cache, tokens_B, out_BN = carry
+        valid_B = i < steps_B
+        logits_BTV, cache = model.step(tokens_B[:, None], cache, valid_B[:, None])
+        nxt_B = _draw(logits_BTV[:, 0], seeds_B2, counters_B + i, temp_B, top_p_B, vocab)
+        nxt_B = jnp.where(valid_B, nxt_B, tokens_B)
+        return cache, nxt_B, out_BN.at[:, i].set(nxt_B)
+
+    out_BN = jnp.zeros((tokens_B.shape[0], n_steps), jnp.int32)
+    cache, _, out_BN = jax.lax.fori_loop(0, n_steps, one, (cache, tokens_B, out_BN))
+    return out_BN, cache
+# --8<-- [end:decode_steps]
 
 
 class Engine:
@@ -89,9 +125,13 @@ class Engine:
 
     def __init__(self, model, tokenizer, *, mode: str = "continuous", slots: int = 8,
                  page_size: int = 16, pages: int | None = None, max_queue: int = 256,
-                 batch_wait: float = 0.05, metrics=None, name: str = "model"):
+                 batch_wait: float = 0.05, decode_steps: int = 8, metrics=None,
+                 name: str = "model"):
         if mode not in MODES:
             raise ValueError(f"mode={mode!r}: expected one of {', '.join(MODES)}")
+        if not (isinstance(decode_steps, int) and decode_steps >= 1):
+            raise ValueError(f"decode_steps={decode_steps!r}: expected an integer >= 1")
+        self.decode_steps = decode_steps
         self.cfg, self.tokenizer, self.mode, self.name = model.cfg, tokenizer, mode, name
         self.slots = 1 if mode == "none" else slots
         ctx = self.cfg.context_len
@@ -225,24 +265,37 @@ class Engine:
         self._accept(slot, int(first[0]))
 
     def _decode(self) -> None:
+        """Up to `decode_steps` tokens for every running request in one device call; nobody
+        joins or leaves inside it. A request takes no more steps than it has tokens left, and
+        pages only for those; one that stops early on a stop string has its extra tokens
+        dropped."""
         rows = [s for s, r in enumerate(self.active) if r is not None]
+        steps = np.zeros(self.slots, np.int32)
         for slot in rows:
-            self.tables.reserve(slot, 1)
+            r = self.active[slot]
+            steps[slot] = min(self.decode_steps, r.max_tokens - len(r.generated))
+            self.tables.reserve(slot, int(steps[slot]))
         self.cache = self.tables.sync(self.cache)
-        valid = np.zeros((self.slots, 1), bool)
-        valid[rows] = True
+        # Read only the pages the longest row reaches, rounded up to a power of two: a few
+        # compiled widths, and a batch of short sequences does not gather the whole context.
+        longest = max(self.tables.length(s) for s in rows)
+        width = read_width(ceil_pages(longest, self.layout.page_size), self.layout.max_pages)
+        cache = self.cache._replace(block_table=self.cache.block_table[:, :width])
         requests = [self.active[s] or self.active[rows[0]] for s in range(self.slots)]
         counters = [len(r.generated) for r in requests]
-        nxt, self.cache = _step(self.graphdef, self.params, self.cache,
-                                jnp.asarray(self.last_token[:, None]), jnp.asarray(valid),
-                                jnp.zeros((self.slots,), jnp.int32),
-                                *self._sampling(requests, counters), vocab=self.vocab)
-        nxt = np.asarray(nxt)
-        self.steps += 1
+        out, self.cache = _decode_steps(self.graphdef, self.params, cache,
+                                        jnp.asarray(self.last_token), jnp.asarray(steps),
+                                        *self._sampling(requests, counters), vocab=self.vocab,
+                                        n_steps=self.decode_steps)
+        out = np.asarray(out)
+        self.steps += int(steps.max())
         if self.metrics:
             self.metrics.batch.labels(self.name).set(len(rows))
         for slot in rows:
-            self._accept(slot, int(nxt[slot]))
+            for token in out[slot, :steps[slot]]:
+                if self.active[slot] is None:          # finished on a stop string
+                    break
+                self._accept(slot, int(token))
 
     def _sampling(self, requests, counters):
         seeds = np.array([[r.seed & 0xFFFFFFFF, r.seed >> 32] for r in requests], np.uint32)
