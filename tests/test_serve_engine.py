@@ -142,9 +142,18 @@ def test_bench_serve_cheapest_point(trained):
 
     _, _, ckpt = trained
     result = bench_serve(rates=(8.0,), modes=("continuous",), requests=6, max_batch=4,
-                         max_seconds=120, invariance_sample=3, ckpt=ckpt, text=TEXT, quiet=True)
+                         max_seconds=120, invariance_sample=3, soak_seconds=4, stream_rounds=1,
+                         ckpt=ckpt, text=TEXT, quiet=True)
     run = result["runs"][0]
     assert run["errors"] == 0 and run["completed"] == 6
     assert run["batch_invariant_fraction"] == 1.0
     assert run["throughput_tokens_per_second"] > 0 and run["ttft_p99_ms"] >= run["ttft_p50_ms"]
     assert 0 < run["kv_bytes_used"] <= run["kv_bytes_reserved"]
+    lone = result["stream_vs_generate"]
+    assert lone["same_text"] and lone["ratio_median"] > 0
+    soak = result["soak"]
+    assert soak["sent"] == soak["completed"] + soak["rejected_429"] and soak["completed"] >= 1
+    assert soak["server_errors_5xx"] == soak["broken_streams"] == soak["client_errors"] == 0
+    assert soak["completed_exact_tokens"] == soak["completed"] and soak["batch_invariant_fraction"] == 1.0
+    assert soak["server_exit_status"] in (0, -15) and soak["series"]
+    assert soak["ttft_histogram"][-1][1] >= soak["completed"]      # the +Inf bucket counts them all

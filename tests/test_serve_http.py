@@ -149,6 +149,8 @@ def test_metrics_are_prometheus_text_and_count_the_work(server):
     assert m[("rawweights_time_to_first_token_seconds_count", "student-a")] >= 1
     assert m[("rawweights_time_per_output_token_seconds_count", "student-a")] >= 1
     assert m[("rawweights_model_loads_total", "student-a")] == 1
+    httpx.post(server + "/v1/completions", json={"model": "nobody", "prompt": "A"}, timeout=10)
+    assert scrape(server)[("rawweights_requests_rejected_total", "404")] >= 1
 
 
 def test_sigterm_finishes_the_request_in_flight(checkpoints):

@@ -66,11 +66,12 @@ async def _one(client, url: str, model: str, req: dict, t0: float) -> dict:
     sent = time.perf_counter()
     body = {"model": model, "prompt": req["prompt"], "max_tokens": req["max_tokens"],
             "temperature": 0, "stream": True}
-    times, text, usage, status = [], [], None, None
+    times, text, usage, status, done = [], [], None, None, False
     try:
         async with client.stream("POST", url + "/v1/completions", json=body) as r:
             status = r.status_code
             async for line in r.aiter_lines():
+                done = done or line == "data: [DONE]"
                 if not line.startswith("data: {"):
                     continue
                 chunk = json.loads(line[6:])
@@ -80,35 +81,53 @@ async def _one(client, url: str, model: str, req: dict, t0: float) -> dict:
                 usage = chunk.get("usage") or usage
     except Exception as err:                      # counted as an error, the run goes on
         return {"error": f"{type(err).__name__}: {err}", **req}
-    whole = usage is not None and usage["completion_tokens"] == req["max_tokens"]
+    whole = done and usage is not None and usage["completion_tokens"] == req["max_tokens"]
     return {**req, "status": status, "sent": sent, "times": times, "text": "".join(text),
+            "whole": whole,
             "error": None if status == 200 and whole else f"status {status}, complete {whole}"}
 
 
-async def _sample_kv(client, url: str, stop: asyncio.Event, out: list) -> None:
+SAMPLED = ("rawweights_kv_bytes_reserved", "rawweights_kv_bytes_used", "rawweights_requests_running",
+           "rawweights_requests_waiting", "rawweights_kv_pages_used", "rawweights_kv_pages_free",
+           "rawweights_generated_tokens_total", "rawweights_decode_batch",
+           "rawweights_requests_rejected_total", "rawweights_requests_total")
+
+
+def scrape(text: str) -> dict:
+    """The sampled series of a /metrics page (Prometheus text), summed over their labels except
+    a request's outcome and a rejection's status (`rawweights_requests_total:length`, ...)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    vals: dict = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name in SAMPLED:
+                tag = sample.labels.get("outcome") or sample.labels.get("status")
+                key = f"{sample.name}:{tag}" if tag else sample.name
+                vals[key] = vals.get(key, 0.0) + sample.value
+    return vals
+
+
+async def _sample_metrics(client, url: str, stop: asyncio.Event, out: list, every: float = 0.1) -> None:
+    t0 = time.perf_counter()
     while not stop.is_set():
         try:
-            text = (await client.get(url + "/metrics")).text
-            vals = {}
-            for line in text.splitlines():
-                for name in ("rawweights_kv_bytes_reserved", "rawweights_kv_bytes_used",
-                             "rawweights_requests_running"):
-                    if line.startswith(name + "{"):
-                        vals[name] = float(line.rsplit(" ", 1)[1])
-            if vals.get("rawweights_kv_bytes_used"):
-                out.append(vals)
+            vals = scrape((await client.get(url + "/metrics")).text)
+            out.append({"t": round(time.perf_counter() - t0, 3), **vals})
         except Exception:
             pass
-        await asyncio.sleep(0.1)
+        await asyncio.sleep(every)
 
 
-async def _run(url: str, model: str, reqs: list[dict], max_seconds: float) -> tuple[list, list]:
+async def _run(url: str, model: str, reqs: list[dict], max_seconds: float,
+               every: float = 0.1) -> tuple[list, list]:
     import httpx
 
-    kv: list = []
+    series: list = []
     stop = asyncio.Event()
-    async with httpx.AsyncClient(timeout=max_seconds) as client:
-        sampler = asyncio.create_task(_sample_kv(client, url, stop, kv))
+    limits = httpx.Limits(max_connections=1024, max_keepalive_connections=64)
+    async with httpx.AsyncClient(timeout=max_seconds, limits=limits) as client:
+        sampler = asyncio.create_task(_sample_metrics(client, url, stop, series, every))
         t0 = time.perf_counter()
         tasks = [asyncio.create_task(_one(client, url, model, r, t0)) for r in reqs]
         done, pending = await asyncio.wait(tasks, timeout=max_seconds)
@@ -117,7 +136,7 @@ async def _run(url: str, model: str, reqs: list[dict], max_seconds: float) -> tu
         stop.set()
         await sampler
     results = [t.result() for t in done] + [{"error": "over the time limit"} for _ in pending]
-    return results, kv
+    return results, series
 
 
 async def _alone(url: str, model: str, reqs: list[dict]) -> list[str]:
@@ -143,6 +162,7 @@ def summarize(mode: str, rate: float, results: list, kv: list, ctx: int, token_b
     tpot = [(r["times"][-1] - r["times"][0]) / (len(r["times"]) - 1) for r in ok if len(r["times"]) > 1]
     span = (max(r["times"][-1] for r in ok) - min(r["sent"] for r in ok)) if ok else 0
     tokens = sum(r["max_tokens"] for r in ok)
+    kv = [k for k in kv if k.get("rawweights_kv_bytes_used")]       # while tokens were held
     reserved = float(np.mean([k["rawweights_kv_bytes_reserved"] for k in kv])) if kv else 0.0
     used = float(np.mean([k["rawweights_kv_bytes_used"] for k in kv])) if kv else 0.0
     running = float(np.mean([k.get("rawweights_requests_running", 0) for k in kv])) if kv else 0.0
@@ -157,9 +177,22 @@ def summarize(mode: str, rate: float, results: list, kv: list, ctx: int, token_b
             "batch_invariant_fraction": round(sum(same) / len(same), 4) if same else None}
 
 
-def bench_serve(rates=(2.0, 4.0, 8.0), modes=MODES, requests: int = 48, max_batch: int = 8,
-                max_seconds: float = 120.0, invariance_sample: int = 8, seed: int = 0,
+def warm_up(url: str, name: str, ctx: int, text: str, max_seconds: float) -> None:
+    """Compile what a run would otherwise compile mid-way: the prefill widths of the workload's
+    prompts and every block-table width of a decode call (one answer as long as the context)."""
+    warm = [{"at": 0.0, "prompt": text[:n], "max_tokens": 2} for n in (4, 8, 16, 24)]
+    warm.append({"at": 0.5, "prompt": text[:4], "max_tokens": ctx - 4})
+    asyncio.run(_run(url, name, warm, max_seconds))
+
+
+def bench_serve(rates=(1.0, 2.0, 4.0, 8.0, 16.0), modes=MODES, requests: int = 48,
+                max_batch: int = 8, max_seconds: float = 120.0, invariance_sample: int = 8,
+                soak_seconds: float = 120.0, stream_rounds: int = 3, seed: int = 0,
                 ckpt: Path | None = None, text: str | None = None, quiet: bool = False) -> dict:
+    """Every mode's server runs at once (idle ones cost nothing); the runs are interleaved, every
+    mode at a rate before the next rate, so a drift of the machine's speed hits all modes alike.
+    Then one streamed request against in-process `generate`, and a soak (serve_soak.py)."""
+    from rawweights_jax.bench.serve_soak import soak, stream_vs_generate
     from rawweights_jax.ckpt.checkpoint import load_model
     from rawweights_jax.data.shakespeare import load_shakespeare
     from rawweights_jax.kvcache.paged import page_bytes
@@ -173,31 +206,42 @@ def bench_serve(rates=(2.0, 4.0, 8.0), modes=MODES, requests: int = 48, max_batc
         data = load_shakespeare()
         text = data.tokenizer.decode(data.val_Z.tolist())
     text = "".join(c for c in text if c in tokenizer.index)
-    runs = []
-    for mode in modes:
-        proc, url = launch([ckpt], "--batching", mode, "--max-batch", str(max_batch),
-                           "--max-queue", "1024")
-        try:
-            warm = [{"at": 0.0, "prompt": text[:n], "max_tokens": 2} for n in (4, 8, 16, 24)]
-            asyncio.run(_run(url, name, warm, max_seconds))
-            for i, rate in enumerate(rates):
-                reqs = workload(requests, rate, ctx, seed + i, text)
+    say = (lambda *a: None) if quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
+    runs, servers, extra = [], {}, {}
+    try:
+        for mode in modes:
+            say(f"starting a {mode} server and compiling its shapes")
+            servers[mode] = launch([ckpt], "--batching", mode, "--max-batch", str(max_batch),
+                                   "--max-queue", "1024")
+            warm_up(servers[mode][1], name, ctx, text, max_seconds)
+        for i, rate in enumerate(rates):
+            reqs = workload(requests, rate, ctx, seed + i, text)
+            for mode in modes:
+                url = servers[mode][1]
                 results, kv = asyncio.run(_run(url, name, reqs, max_seconds))
                 ok = [r for r in results if not r.get("error")][:invariance_sample]
                 alone = asyncio.run(_alone(url, name, ok))
                 same = [r["text"] == a for r, a in zip(ok, alone)]
                 runs.append(summarize(mode, rate, results, kv, ctx, token_bytes, same))
-                if not quiet:
-                    r = runs[-1]
-                    print(f"  {mode:<10} {rate:5.1f} req/s: {r['throughput_tokens_per_second']:8.1f} tok/s  "
-                          f"ttft p50 {r['ttft_p50_ms']} p99 {r['ttft_p99_ms']} ms  tpot p50 "
-                          f"{r['tpot_p50_ms']} ms  errors {r['errors']}  invariant "
-                          f"{r['batch_invariant_fraction']}", file=sys.stderr)
-        finally:
+                r = runs[-1]
+                say(f"  {mode:<10} {rate:5.1f} req/s: {r['throughput_tokens_per_second']:8.1f} tok/s  "
+                    f"ttft p50 {r['ttft_p50_ms']} p99 {r['ttft_p99_ms']} ms  tpot p50 "
+                    f"{r['tpot_p50_ms']} ms  errors {r['errors']}  invariant {r['batch_invariant_fraction']}")
+        if stream_rounds:
+            url = servers["continuous" if "continuous" in servers else modes[0]][1]
+            extra["stream_vs_generate"] = stream_vs_generate(url, name, model, tokenizer, text,
+                                                             min(200, ctx - 24), stream_rounds, say)
+    finally:
+        for proc, _ in servers.values():
             stop(proc)
+    if soak_seconds and "continuous" in modes:
+        best = max(r["throughput_tokens_per_second"] for r in runs if r["mode"] == "continuous")
+        mean_tokens = float(np.mean([q["max_tokens"] for q in workload(4096, 1.0, ctx, seed, text)]))
+        extra["soak"] = soak(ckpt, name, tokenizer, ctx, text, 2 * best / mean_tokens, best / mean_tokens,
+                             soak_seconds, max_batch, seed, say)
     result = {"benchmark": "serve", "model": name, "params": count_params(model),
               "context": ctx, "max_batch": max_batch, "requests_per_run": requests,
-              "rates": list(rates), "runs": runs, **environment()}
+              "rates": list(rates), "runs": runs, **extra, **environment()}
     if not quiet:
-        print_table({k: v for k, v in result.items() if k != "runs"})
+        print_table({k: v for k, v in result.items() if k not in ("runs", "soak", "stream_vs_generate")})
     return result

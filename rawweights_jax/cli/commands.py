@@ -139,7 +139,10 @@ def bench_command(args) -> None:
             raise ValueError(f"--rates {args.rates!r}: expected comma-separated numbers") from None
         if not rates or min(rates) <= 0:
             raise ValueError(f"--rates {args.rates!r}: expected positive numbers")
+        if args.soak < 0 or args.stream_rounds < 0:
+            raise ValueError("--soak and --stream-rounds must be >= 0")
         result = bench_serve(rates, modes, args.requests, args.max_batch, args.max_seconds,
+                             soak_seconds=args.soak, stream_rounds=args.stream_rounds,
                              ckpt=args.ckpt, quiet=args.json)
     elif args.bench == "moe":
         result = bench_moe(lengths(args.tokens, "--tokens"), quiet=args.json)

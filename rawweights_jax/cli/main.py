@@ -132,11 +132,15 @@ def _build_parser() -> argparse.ArgumentParser:
     b = bench.add_parser("serve", help="rawweights serve under a Poisson load, per batching mode")
     b.add_argument("--ckpt", type=Path, help="model to serve (default: train the shakespeare-char "
                    "preset briefly into out/bench-serve)")
-    b.add_argument("--rates", default="2,4,8", help="requests per second (comma-separated)")
+    b.add_argument("--rates", default="1,2,4,8,16", help="requests per second (comma-separated)")
     b.add_argument("--modes", default="continuous,static,none", help="batching modes")
     b.add_argument("--requests", type=_positive_int, default=48, help="requests per mode and rate (48)")
     b.add_argument("--max-batch", type=_positive_int, default=8, help="decode slots (8)")
     b.add_argument("--max-seconds", type=float, default=120.0, help="time limit of one run (120)")
+    b.add_argument("--soak", type=float, default=120.0, metavar="SECONDS",
+                   help="then this long at twice the saturation rate (120; 0: no soak)")
+    b.add_argument("--stream-rounds", type=int, default=3,
+                   help="rounds of one streamed request against in-process generate (3; 0: none)")
     b.add_argument("--json", action="store_true", help="print one JSON object")
     b = bench.add_parser("quant", help="float32, bfloat16, int8 and int4 weights: speed, loss, bytes")
     b.add_argument("--ckpt", type=Path, help="trained checkpoint for the loss (default: train or "

@@ -70,6 +70,7 @@ def create_app(pool: ModelPool, metrics: Metrics) -> Starlette:
             c = parse_completion(await http.body())
             engine, request, events, n_prompt = await _start(pool, c)
         except RequestError as err:
+            metrics.rejected.labels(str(err.status)).inc()
             return error_response(err)
         cid = completion_id()
         if c.stream:

@@ -29,6 +29,9 @@ class Metrics:
         self.waiting = Gauge("rawweights_requests_waiting", "Requests queued for a decode slot", m, registry=r)
         self.requests = Counter("rawweights_requests", "Finished requests by outcome",
                                 m + ("outcome",), registry=r)
+        self.rejected = Counter("rawweights_requests_rejected", "Requests answered with an error "
+                                "before they ran, by HTTP status (429: queue full)", ("status",),
+                                registry=r)
         self.tokens = Counter("rawweights_generated_tokens", "Tokens generated", m, registry=r)
         self.prompt_tokens = Counter("rawweights_prompt_tokens", "Prompt tokens prefilled", m, registry=r)
         self.ttft = Histogram("rawweights_time_to_first_token_seconds",
