@@ -232,3 +232,24 @@ def test_sliding_window_models_share_nothing():
     with pytest.raises(ValueError, match="the prompt's 33 tokens exceed a slot's 8 pages x 4"):
         tables.admit(2, [1] * 33)
     assert tables.length(2) == 0 and tables.stats()["pages_used"] == 8
+
+
+@pytest.mark.parametrize("kind", ["gqa", "window"])
+def test_a_sequence_moved_to_another_slot_decodes_on(kind):
+    """move() hands a slot's table rows to another: the pages stay, decoding goes on equal."""
+    model, step = _model(kind)
+    tables = _tables(model.cfg)
+    cache = tables.empty_cache()
+    out, cache = _feed(step, tables, cache, {2: PROMPTS[1]}, len(PROMPTS[1]))
+    tokens, logits = _reference(kind, 1)
+    last = out[2]
+    with pytest.raises(ValueError, match="busy"):
+        tables.move(0, 2)
+    tables.move(2, 0)
+    assert tables.length(2) == 0 and tables.length(0) == len(PROMPTS[1])
+    for i in range(1, 6):
+        out, cache = _feed(step, tables, cache, {0: [int(last.argmax())]}, 1)
+        last = out[0]
+        np.testing.assert_allclose(last, logits[i], atol=2e-5, rtol=1e-5)
+    tables.release(0)
+    assert tables.pool.used == 0 and tables.ring_pool.used == 0

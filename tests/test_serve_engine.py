@@ -13,7 +13,7 @@ from _lib_support import TEXT
 from rawweights_jax.config import preset
 from rawweights_jax.data.shakespeare import Dataset
 from rawweights_jax.inference.generate import generate
-from rawweights_jax.kvcache.paged import read_width
+from rawweights_jax.kvcache.paged import batch_rows, read_width
 from rawweights_jax.serve.engine import Engine, QueueFull, Request
 from rawweights_jax.serve.protocol import RequestError, StopScanner, parse_completion
 from rawweights_jax.train.loop import train
@@ -114,9 +114,11 @@ def test_a_stop_string_ends_the_request_inside_a_chunk_of_steps(trained, decode_
         engine.stop()
 
 
-def test_a_decode_step_reads_only_the_block_table_columns_its_rows_reach():
-    assert [read_width(n, 16) for n in (0, 1, 2, 3, 5, 9, 16)] == [1, 1, 2, 4, 8, 16, 16]
-    assert read_width(7, 6) == 6
+def test_a_decode_step_reads_only_the_block_table_columns_and_rows_in_use():
+    assert [read_width(n, 16) for n in (0, 1, 2, 3, 5, 9, 16)] == [4, 4, 4, 4, 8, 16, 16]
+    assert read_width(7, 6) == 6 and read_width(1, 2) == 2
+    assert [batch_rows(n, 8) for n in (1, 2, 3, 5, 8)] == [1, 2, 4, 8, 8]
+    assert batch_rows(5, 6) == 6
 
 
 def test_stop_strings_hold_back_only_what_could_start_one():

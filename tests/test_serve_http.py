@@ -154,7 +154,7 @@ def test_metrics_are_prometheus_text_and_count_the_work(server):
 
 
 def test_sigterm_finishes_the_request_in_flight(checkpoints):
-    proc, url = start(checkpoints[:1])
+    proc, url = start(checkpoints[:1], "--no-warmup")
     stream = client(url).completions.create(model="student-a", prompt="A", max_tokens=60,
                                             temperature=0, stream=True)
     chunks = [next(iter(stream))]
@@ -169,7 +169,7 @@ def test_sigterm_finishes_the_request_in_flight(checkpoints):
 
 
 def test_a_memory_budget_evicts_the_least_recently_used_model(checkpoints):
-    proc, url = start(checkpoints, "--memory-budget", "8MiB")
+    proc, url = start(checkpoints, "--memory-budget", "8MiB", "--no-warmup")
     try:
         c = client(url)
         a1 = c.completions.create(model="student-a", prompt="All:\n", max_tokens=15, temperature=0).choices[0].text

@@ -159,7 +159,9 @@ def summarize(mode: str, rate: float, results: list, kv: list, ctx: int, token_b
               same: list[bool]) -> dict:
     ok = [r for r in results if not r.get("error")]
     ttft = [r["times"][0] - r["sent"] for r in ok if r["times"]]
-    tpot = [(r["times"][-1] - r["times"][0]) / (len(r["times"]) - 1) for r in ok if len(r["times"]) > 1]
+    # text arrives in pieces of up to --decode-steps tokens: time per token, not per piece
+    tpot = [(r["times"][-1] - r["times"][0]) / (r["max_tokens"] - 1) for r in ok
+            if len(r["times"]) > 1 and r["max_tokens"] > 1]
     span = (max(r["times"][-1] for r in ok) - min(r["sent"] for r in ok)) if ok else 0
     tokens = sum(r["max_tokens"] for r in ok)
     kv = [k for k in kv if k.get("rawweights_kv_bytes_used")]       # while tokens were held

@@ -166,7 +166,7 @@ def serve_command(args) -> None:
     budget = parse_size(args.memory_budget) if args.memory_budget else None
     serve(args.ckpt, args.host, args.port, batching=args.batching, max_batch=args.max_batch,
           kv_pages=args.kv_pages, page_size=args.page_size, memory_budget=budget,
-          max_queue=args.max_queue, decode_steps=args.decode_steps)
+          max_queue=args.max_queue, decode_steps=args.decode_steps, warmup=args.warmup)
 
 
 def quantize_command(args) -> None:

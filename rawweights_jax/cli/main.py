@@ -99,6 +99,9 @@ def _build_parser() -> argparse.ArgumentParser:
                    help="requests waiting per model before 429 (256)")
     p.add_argument("--decode-steps", type=_positive_int, default=8,
                    help="decode steps per device call; requests join and leave between calls (8)")
+    p.add_argument("--no-warmup", dest="warmup", action="store_false",
+                   help="do not compile every decode shape when a model loads (faster first "
+                   "load; requests then wait for compilations as new shapes come)")
 
     p = sub.add_parser("bench", help="measure training, decoding or attention speed")
     bench = p.add_subparsers(dest="bench", required=True, parser_class=_Parser)

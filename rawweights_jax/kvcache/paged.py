@@ -219,7 +219,16 @@ def ceil_pages(tokens: int, page_size: int) -> int:
 
 def read_width(pages: int, max_pages: int) -> int:
     """Block table columns a step reads when its longest row holds `pages` pages: the next
-    power of two, at most max_pages. A step only needs the columns its rows reach (plan()
-    looks pages up in the table it is given), so a server compiles a few widths and a batch of
-    short sequences gathers less than the whole context."""
-    return min(max_pages, 1 << max(pages - 1, 0).bit_length())
+    power of two, at least MIN_READ_PAGES, at most max_pages. A step only needs the columns its
+    rows reach (plan() looks pages up in the table it is given), so a server compiles a few
+    widths and a batch of short sequences gathers less than the whole context."""
+    return min(max_pages, max(MIN_READ_PAGES, 1 << max(pages - 1, 0).bit_length()))
+
+
+def batch_rows(busy: int, slots: int) -> int:
+    """Rows a step runs when `busy` slots (packed first) are in use: the next power of two, at
+    most `slots`, so a lone request does not pay for a full batch."""
+    return min(slots, 1 << max(busy - 1, 0).bit_length())
+
+
+MIN_READ_PAGES = 4

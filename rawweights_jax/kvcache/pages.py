@@ -177,6 +177,18 @@ class PageTables:
         self.ring_table[slot] = NO_PAGE
         self.stored[slot] = self.pending[slot] = 0
 
+    def move(self, src: int, dst: int) -> None:
+        """Move the sequence of slot `src` to the empty slot `dst`: its table rows and lengths
+        change rows, its pages stay where they are (a server packs its busy slots first, so
+        that a step can run only the rows in use)."""
+        self._check_slot(src)
+        self._check_slot(dst)
+        if self.length(dst) or self._held(dst)[False] or self._held(dst)[True]:
+            raise ValueError(f"slot {dst} is busy: release it before moving slot {src} there")
+        for table in (self.block_table, self.ring_table, self.stored, self.pending):
+            table[dst], table[src] = table[src].copy(), (NO_PAGE if table.ndim == 2 else 0)
+        self._unpublished = [(dst if s == src else s, p) for s, p in self._unpublished]
+
     def sync(self, cache: PagedKVCache) -> PagedKVCache:
         """The cache with the host's tables and lengths, for the next step; the tokens reserved
         so far count as stored from now on (the step writes them)."""

@@ -44,7 +44,7 @@ from flax import nnx
 
 from rawweights_jax.inference.generate import pad_width, params_dtype
 from rawweights_jax.inference.sampling import sample_rows
-from rawweights_jax.kvcache.paged import PageLayout, PagedKVCache, ceil_pages, read_width
+from rawweights_jax.kvcache.paged import PageLayout, PagedKVCache, batch_rows, ceil_pages, read_width
 from rawweights_jax.kvcache.pages import PageTables
 from rawweights_jax.serve.protocol import StopScanner
 
@@ -125,13 +125,13 @@ class Engine:
 
     def __init__(self, model, tokenizer, *, mode: str = "continuous", slots: int = 8,
                  page_size: int = 16, pages: int | None = None, max_queue: int = 256,
-                 batch_wait: float = 0.05, decode_steps: int = 8, metrics=None,
-                 name: str = "model"):
+                 batch_wait: float = 0.05, decode_steps: int = 8, warmup: bool = False,
+                 metrics=None, name: str = "model"):
         if mode not in MODES:
             raise ValueError(f"mode={mode!r}: expected one of {', '.join(MODES)}")
         if not (isinstance(decode_steps, int) and decode_steps >= 1):
             raise ValueError(f"decode_steps={decode_steps!r}: expected an integer >= 1")
-        self.decode_steps = decode_steps
+        self.decode_steps, self.warm_first = decode_steps, warmup
         self.cfg, self.tokenizer, self.mode, self.name = model.cfg, tokenizer, mode, name
         self.slots = 1 if mode == "none" else slots
         ctx = self.cfg.context_len
@@ -191,6 +191,8 @@ class Engine:
 
     # ------------------------------------------------------------------ the scheduler thread
     def _loop(self) -> None:
+        if self.warm_first:
+            self.warmup()
         while True:
             with self.lock:
                 while not self.waiting and not any(self.active) and not self.stopping:
@@ -262,40 +264,72 @@ class Engine:
         self.scanners[slot] = StopScanner(request.stop)
         if self.metrics:
             self.metrics.prompt_tokens.labels(self.name).inc(len(feed))
-        self._accept(slot, int(first[0]))
+        self._accept(slot, [int(first[0])])
 
     def _decode(self) -> None:
         """Up to `decode_steps` tokens for every running request in one device call; nobody
         joins or leaves inside it. A request takes no more steps than it has tokens left, and
         pages only for those; one that stops early on a stop string has its extra tokens
-        dropped."""
-        rows = [s for s, r in enumerate(self.active) if r is not None]
-        steps = np.zeros(self.slots, np.int32)
-        for slot in rows:
+        dropped. Busy slots are packed first and the call runs only the first `rows` of them
+        (a power of two): one request alone decodes at one row's cost, not the whole batch's."""
+        self._pack()
+        busy = sum(r is not None for r in self.active)
+        rows = batch_rows(busy, self.slots)
+        steps = np.zeros(rows, np.int32)
+        for slot in range(busy):
             r = self.active[slot]
             steps[slot] = min(self.decode_steps, r.max_tokens - len(r.generated))
             self.tables.reserve(slot, int(steps[slot]))
         self.cache = self.tables.sync(self.cache)
         # Read only the pages the longest row reaches, rounded up to a power of two: a few
         # compiled widths, and a batch of short sequences does not gather the whole context.
-        longest = max(self.tables.length(s) for s in rows)
+        longest = max(self.tables.length(s) for s in range(busy))
         width = read_width(ceil_pages(longest, self.layout.page_size), self.layout.max_pages)
-        cache = self.cache._replace(block_table=self.cache.block_table[:, :width])
-        requests = [self.active[s] or self.active[rows[0]] for s in range(self.slots)]
-        counters = [len(r.generated) for r in requests]
-        out, self.cache = _decode_steps(self.graphdef, self.params, cache,
-                                        jnp.asarray(self.last_token), jnp.asarray(steps),
-                                        *self._sampling(requests, counters), vocab=self.vocab,
-                                        n_steps=self.decode_steps)
-        out = np.asarray(out)
+        requests = [self.active[s] or self.active[0] for s in range(rows)]
+        out = self._call(rows, width, self.last_token[:rows], steps,
+                         self._sampling(requests, [len(r.generated) for r in requests]))
         self.steps += int(steps.max())
         if self.metrics:
-            self.metrics.batch.labels(self.name).set(len(rows))
-        for slot in rows:
-            for token in out[slot, :steps[slot]]:
-                if self.active[slot] is None:          # finished on a stop string
-                    break
-                self._accept(slot, int(token))
+            self.metrics.batch.labels(self.name).set(busy)
+        for slot in range(busy):
+            self._accept(slot, out[slot, :steps[slot]].tolist())
+
+    def _call(self, rows: int, width: int, tokens, steps, sampling) -> np.ndarray:
+        """One compiled decode call on the first `rows` slots, reading `width` table columns.
+        The cache comes back with those rows and columns only (and the rest donated): the next
+        `tables.sync` puts the whole tables back."""
+        c = self.cache
+        view = c._replace(block_table=c.block_table[:rows, :width], ring_table=c.ring_table[:rows],
+                          length_B=c.length_B[:rows])
+        out, self.cache = _decode_steps(self.graphdef, self.params, view, jnp.asarray(tokens),
+                                        jnp.asarray(steps), *sampling, vocab=self.vocab,
+                                        n_steps=self.decode_steps)
+        return np.asarray(out)
+
+    def warmup(self) -> None:
+        """Compile every decode shape now (each row count times each read width), so that no
+        request waits for a compilation later. Every row idles: nothing is written."""
+        widths = sorted({read_width(n, self.layout.max_pages) for n in range(1, self.layout.max_pages + 1)})
+        for rows in sorted({batch_rows(n, self.slots) for n in range(1, self.slots + 1)}):
+            zeros = np.zeros(rows, np.int32)
+            sampling = (jnp.zeros((rows, 2), jnp.uint32), jnp.asarray(zeros),
+                        jnp.zeros(rows, jnp.float32), jnp.ones(rows, jnp.float32))
+            for width in widths:
+                self.cache = self.tables.sync(self.cache)
+                self._call(rows, width, zeros, zeros, sampling)
+
+    def _pack(self) -> None:
+        """Move busy slots into the lowest free ones, so the busy slots are 0..busy-1."""
+        while True:
+            free = [s for s, r in enumerate(self.active) if r is None]
+            busy = [s for s, r in enumerate(self.active) if r is not None]
+            if not free or not busy or free[0] > busy[-1]:
+                return
+            src, dst = busy[-1], free[0]
+            self.tables.move(src, dst)
+            self.active[dst], self.active[src] = self.active[src], None
+            self.scanners[dst], self.scanners[src] = self.scanners[src], None
+            self.last_token[dst] = self.last_token[src]
 
     def _sampling(self, requests, counters):
         seeds = np.array([[r.seed & 0xFFFFFFFF, r.seed >> 32] for r in requests], np.uint32)
@@ -303,26 +337,32 @@ class Engine:
                 jnp.asarray([r.temperature for r in requests], jnp.float32),
                 jnp.asarray([r.top_p for r in requests], jnp.float32))
 
-    def _accept(self, slot: int, token: int) -> None:
-        """A slot's new token: stream its text, finish the request if it is done."""
+    def _accept(self, slot: int, tokens: list[int]) -> None:
+        """A slot's new tokens: stream their text as one piece, finish the request if it is
+        done (the tokens after its end are dropped)."""
         request, scanner = self.active[slot], self.scanners[slot]
-        now = time.perf_counter()
-        request.generated.append(token)
-        self.last_token[slot] = token
         if request.first_token_at is None:
-            request.first_token_at = now
+            request.first_token_at = time.perf_counter()
+        pieces, reason, taken = [], None, 0
+        for token in tokens:
+            taken += 1
+            request.generated.append(token)
+            self.last_token[slot] = token
+            pieces.append(scanner.add(self.tokenizer.decode([token])))
+            if scanner.stopped:
+                reason = "stop"
+            elif len(request.generated) >= request.max_tokens:
+                pieces.append(scanner.flush())
+                reason = "length"
+            if reason:
+                break
         if self.metrics:
-            self.metrics.tokens.labels(self.name).inc()
-        text = scanner.add(self.tokenizer.decode([token]))
+            self.metrics.tokens.labels(self.name).inc(taken)
+        text = "".join(pieces)
         if text:
             request.emit("text", text)
-        if scanner.stopped:
-            self._finish(slot, "stop")
-        elif len(request.generated) >= request.max_tokens:
-            rest = scanner.flush()
-            if rest:
-                request.emit("text", rest)
-            self._finish(slot, "length")
+        if reason:
+            self._finish(slot, reason)
 
     def _finish(self, slot: int, reason: str) -> None:
         request = self.active[slot]

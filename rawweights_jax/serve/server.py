@@ -16,7 +16,7 @@ from rawweights_jax.ckpt.checkpoint import LATEST
 
 def build(ckpts: list[Path], *, batching: str = "continuous", max_batch: int = 8,
           kv_pages: int | None = None, page_size: int = 16, memory_budget: int | None = None,
-          max_queue: int = 256, decode_steps: int = 8):
+          max_queue: int = 256, decode_steps: int = 8, warmup: bool = True):
     """(app, pool, metrics) for these checkpoints; nothing is loaded until its first request."""
     from rawweights_jax.serve.app import create_app
     from rawweights_jax.serve.metrics import Metrics
@@ -29,7 +29,7 @@ def build(ckpts: list[Path], *, batching: str = "continuous", max_batch: int = 8
     metrics = Metrics()
     pool = ModelPool(list(ckpts), memory_budget, metrics, mode=batching, slots=max_batch,
                      pages=kv_pages, page_size=page_size, max_queue=max_queue,
-                     decode_steps=decode_steps)
+                     decode_steps=decode_steps, warmup=warmup)
     return create_app(pool, metrics), pool, metrics
 
 
