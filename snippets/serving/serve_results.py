@@ -59,9 +59,9 @@ value("none_ttft_p99", f"{none['ttft_p99_ms'] / 1000:.1f} s")
 value("cont_tpot", f"{cont['tpot_p50_ms']:.0f} ms")
 value("step_ratio", f"{cont['tpot_p50_ms'] / none['tpot_p50_ms']:.1f}")
 value("per_run", f"{r['requests_per_run']}")
-# the highest rate at which each mode kept its slowest first tokens within 2 seconds
+# the highest rate at which each mode kept its slowest first tokens within a second
 for mode in ("none", "static", "continuous"):
-    kept = [run["rate"] for run in r["runs"] if run["mode"] == mode and run["ttft_p99_ms"] <= 2000]
+    kept = [run["rate"] for run in r["runs"] if run["mode"] == mode and run["ttft_p99_ms"] <= 1000]
     value(f"{mode}_keeps_up", f"{max(kept):g}" if kept else "none of the rates")
 lone = r["stream_vs_generate"]
 value("lone_tokens", f"{lone['tokens']}")
@@ -69,6 +69,7 @@ value("lone_ratio", f"{lone['ratio_median']:.2f}")
 value("lone_rounds", f"{len(lone['stream_tokens_per_second'])}")
 value("lone_range", "{:.2f}-{:.2f}".format(*lone["ratio_range"]))
 claim(lone["same_text"], "the streamed text equals generate()'s")
+claim(cont["tpot_p50_ms"] > none["tpot_p50_ms"], "a step of eight rows costs more than one of one")
 value("none_tpot", f"{none['tpot_p50_ms']:.1f} ms")
 value("kv_ratio", f"{cont['kv_reserved_over_used']:.2f}")
 value("contiguous_ratio", f"{cont['contiguous_kv_bytes_reserved'] / cont['kv_bytes_used']:.1f}")
