@@ -189,6 +189,42 @@ def test_a_memory_budget_evicts_the_least_recently_used_model(checkpoints):
         stop(proc)
 
 
+def test_a_load_that_must_wait_for_a_busy_model_evicts_nobody(checkpoints, tmp_path):
+    """student-a busy, student-b idle, and a wide model that fits beside neither: evicting b
+    would not make room, so the request gets a 503 and b stays loaded."""
+    from rawweights_jax.config import preset
+    from rawweights_jax.data.shakespeare import Dataset
+    from rawweights_jax.train.loop import train
+
+    wide = preset("shakespeare-char-cpu").replace(d_model=256, n_heads=8, max_iters=2, warmup_iters=1,
+                                                  eval_interval=2, eval_iters=1)
+    train(wide, Dataset.from_text(TEXT), out_dir=tmp_path / "wide", progress=None)
+    proc, url = start([*checkpoints, tmp_path / "wide"], "--memory-budget", "18MiB")  # a+b or wide
+    try:
+        c = client(url)
+        for name in ("student-a", "student-b"):
+            c.completions.create(model=name, prompt="A", max_tokens=2)
+        done = threading.Event()
+
+        def keep_a_busy():
+            while not done.is_set():
+                c.completions.create(model="student-a", prompt="A", max_tokens=48)
+
+        threads = [threading.Thread(target=keep_a_busy) for _ in range(4)]
+        for t in threads:
+            t.start()
+        time.sleep(0.5)
+        r = httpx.post(url + "/v1/completions", json={"model": "wide", "prompt": "A"}, timeout=60)
+        done.set()
+        for t in threads:
+            t.join()
+        assert r.status_code == 503 and "retry" in r.json()["error"]["message"]
+        assert httpx.get(url + "/health", timeout=10).json()["loaded"] == ["student-a", "student-b"]
+        assert scrape(url).get(("rawweights_model_evictions_total", "student-b"), 0) == 0
+    finally:
+        stop(proc)
+
+
 def test_bad_command_lines_are_one_line_and_exit_2(tmp_path):
     for args, message in ((["--ckpt", str(tmp_path)], "no checkpoint there"),
                           (["--ckpt", str(tmp_path), "--memory-budget", "lots"], "size 'lots'")):

@@ -46,9 +46,12 @@ def model_name(ckpt: Path) -> str:
     return (ckpt.parent if ckpt.suffix == ".safetensors" else ckpt).resolve().name
 
 
+# --8<-- [start:engine_bytes]
 def engine_bytes(engine: Engine) -> int:
+    """What one model holds: its weights and its whole KV page pool (allocated up front)."""
     leaves = jax.tree.leaves(engine.params) + jax.tree.leaves((engine.cache.k, engine.cache.v))
     return int(sum(x.nbytes for x in leaves))
+# --8<-- [end:engine_bytes]
 
 
 class ModelPool:
@@ -84,20 +87,26 @@ class ModelPool:
                 return self.engines[name]
             model, tokenizer, _, _ = load_model(self.paths[name])
             engine = Engine(model, tokenizer, metrics=self.metrics, name=name, **self.engine_kw)
+            # --8<-- [start:evict]
             need = engine_bytes(engine)
             if self.budget is not None:
                 if need > self.budget:
                     raise RequestError(f"model {name!r} needs {need:,} bytes (weights and KV page "
                                        f"pool), more than the memory budget of {self.budget:,}", "model")
+                victims, held = [], self._footprint()
                 for victim in sorted(self.engines, key=lambda n: self.used.get(n, 0)):
-                    if self._footprint() + need <= self.budget:
+                    if held + need <= self.budget:
                         break
                     if not self.engines[victim].busy():
-                        self._evict(victim)
-                if self._footprint() + need > self.budget:
+                        victims.append(victim)
+                        held -= engine_bytes(self.engines[victim])
+                if held + need > self.budget:      # evict nobody for a load that cannot happen
                     raise RequestError(f"model {name!r} needs {need:,} bytes and the other models "
                                        "holding the budget are busy: retry shortly", "model", 503,
                                        "server_error")
+                for victim in victims:
+                    self._evict(victim)
+            # --8<-- [end:evict]
             self.engines[name] = engine.start()
             if self.metrics:
                 self.metrics.loads.labels(name).inc()
