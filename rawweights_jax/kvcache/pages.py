@@ -114,6 +114,7 @@ class PageTables:
         if length > lay.max_pages * lay.page_size:
             raise ValueError(f"slot {slot} would hold {length} tokens, more than its "
                              f"{lay.max_pages} pages x {lay.page_size} tokens")
+        # --8<-- [start:reserve]
         held = self._held(slot)
         need = ceil_pages(length, lay.page_size) - held[False]
         need_ring = min(ceil_pages(length, lay.page_size), lay.ring_pages) - held[True]
@@ -125,6 +126,7 @@ class PageTables:
         self.holders[pages] = 1
         self.ring_table[slot, held[True]:held[True] + need_ring] = self.ring_pool.take(need_ring)
         self.pending[slot] += n_new
+        # --8<-- [end:reserve]
 
     def admit(self, slot: int, prompt) -> int:
         """Start a request in the empty `slot` and reserve room for its prompt, sharing the
@@ -141,6 +143,7 @@ class PageTables:
         if len(prompt) > self.layout.max_pages * size:
             raise ValueError(f"the prompt's {len(prompt)} tokens exceed a slot's "
                              f"{self.layout.max_pages} pages x {size} tokens")
+        # --8<-- [start:share]
         shared: list[int] = []
         if not self.layout.ring_pages:
             while (len(shared) + 1) * size < len(prompt):
@@ -149,6 +152,7 @@ class PageTables:
                 if page is None:
                     break
                 shared.append(page)
+        # --8<-- [end:share]
         need = ceil_pages(len(prompt), size) - len(shared)
         if need > self.pool.free:             # check before sharing: all or nothing
             self.pool.take(need)
