@@ -14,7 +14,7 @@ from rawweights_jax.config import preset
 from rawweights_jax.data.shakespeare import Dataset
 from rawweights_jax.inference.generate import generate
 from rawweights_jax.kvcache.paged import batch_rows, read_width
-from rawweights_jax.serve.engine import Engine, QueueFull, Request
+from rawweights_jax.serve.engine import Engine, EngineStopped, QueueFull, Request
 from rawweights_jax.serve.protocol import RequestError, StopScanner, parse_completion
 from rawweights_jax.train.loop import train
 
@@ -95,6 +95,8 @@ def test_cancelled_requests_leave_and_the_limits_hold(trained):
         assert engine.kv_stats()["pages_used"] == 0
     finally:
         engine.stop()
+    with pytest.raises(EngineStopped):       # evicted: the server asks its pool again
+        ask(engine, tokenizer, "A", 4)
 
 
 @pytest.mark.parametrize("decode_steps", [1, 5])

@@ -15,11 +15,12 @@ re-sends a sample of completed requests alone to check their text, and keeps the
 
 from __future__ import annotations
 
-import asyncio
+import json
 import time
 
 import numpy as np
 
+from rawweights_jax.bench.load import alone, pct, run_load, warm_up, workload
 from rawweights_jax.serve.launch import launch, stop
 
 SOAK_QUEUE = 64          # requests waiting before 429, in the soak
@@ -41,8 +42,6 @@ def stream_vs_generate(url: str, name: str, model, tokenizer, text: str, n: int,
 
     def streamed() -> tuple[float, str]:
         body = {"model": name, "prompt": prompt, "max_tokens": n, "temperature": 0, "stream": True}
-        import json
-
         pieces, start = [], time.perf_counter()
         with httpx.stream("POST", url + "/v1/completions", json=body, timeout=120) as r:
             for line in r.iter_lines():
@@ -81,7 +80,6 @@ def soak(ckpt, name: str, tokenizer, ctx: int, text: str, rate: float, saturatio
          seconds: float, max_batch: int, seed: int, say) -> dict:
     import httpx
 
-    from rawweights_jax.bench.serve import _alone, _pct, _run, warm_up, workload
 
     say(f"soak: {seconds:.0f} s at {rate:.1f} requests/s (twice the measured saturation of "
         f"{saturation:.1f}), queue {SOAK_QUEUE}")
@@ -92,13 +90,13 @@ def soak(ckpt, name: str, tokenizer, ctx: int, text: str, rate: float, saturatio
         reqs = [r for r in workload(int(rate * seconds * 1.2) + 1, rate, ctx, seed + 100, text)
                 if r["at"] < seconds]
         t0 = time.perf_counter()
-        results, series = asyncio.run(_run(url, name, reqs, seconds + 180, every=0.5))
+        results, series = run_load(url, name, reqs, seconds + 180, every=0.5)
         elapsed = time.perf_counter() - t0
         status = [r.get("status") for r in results]
         done = [r for r in results if r.get("status") == 200 and r.get("whole")]
         exact = [r for r in done if len(tokenizer.encode(r["text"])) == r["max_tokens"]]
         sample = exact[:: max(1, len(exact) // 16)][:16]
-        alone = asyncio.run(_alone(url, name, sample))
+        solo = alone(url, name, sample)
         final = httpx.get(url + "/metrics", timeout=30).text
     finally:
         code = stop(proc)
@@ -113,8 +111,8 @@ def soak(ckpt, name: str, tokenizer, ctx: int, text: str, rate: float, saturatio
         "broken_streams": sum(1 for r in results if r.get("status") == 200 and not r.get("whole")),
         "client_errors": sum(1 for s in status if s is None),
         "throughput_tokens_per_second": round(sum(r["max_tokens"] for r in done) / elapsed, 1),
-        "ttft_p50_ms": _pct(ttft, 50), "ttft_p99_ms": _pct(ttft, 99),
-        "batch_invariant_fraction": round(float(np.mean([r["text"] == a for r, a in zip(sample, alone)])), 4)
+        "ttft_p50_ms": pct(ttft, 50), "ttft_p99_ms": pct(ttft, 99),
+        "batch_invariant_fraction": round(float(np.mean([r["text"] == a for r, a in zip(sample, solo)])), 4)
         if sample else None,
         "server_exit_status": code,
         "ttft_histogram": histogram(final, "rawweights_time_to_first_token_seconds"),

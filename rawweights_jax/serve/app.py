@@ -22,7 +22,7 @@ from starlette.requests import Request as HTTPRequest
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from rawweights_jax.serve.engine import QueueFull, Request
+from rawweights_jax.serve.engine import EngineStopped, QueueFull, Request
 from rawweights_jax.serve.metrics import Metrics
 from rawweights_jax.serve.pool import ModelPool
 from rawweights_jax.serve.protocol import (Completion, RequestError, completion_body, completion_id,
@@ -34,30 +34,37 @@ def error_response(err: RequestError) -> JSONResponse:
 
 
 async def _start(pool: ModelPool, c: Completion):
-    """The engine, the queued Request and the queue its events arrive on."""
-    engine = await pool.get(c.model)
-    try:
-        prompt = engine.tokenizer.encode(c.prompt)
-    except ValueError as err:
-        raise RequestError(f"'prompt': {err}", "prompt") from None
-    ctx = engine.cfg.context_len
-    if len(prompt) >= ctx:
-        raise RequestError(f"'prompt' is {len(prompt)} tokens; {c.model} reads at most {ctx - 1} "
-                           "and needs room for one new token", "prompt")
-    if len(prompt) + c.max_tokens > ctx:
-        raise RequestError(f"'max_tokens' is {c.max_tokens}: with the {len(prompt)}-token prompt "
-                           f"that passes {c.model}'s context of {ctx}; ask for at most "
-                           f"{ctx - len(prompt)}", "max_tokens")
-    loop = asyncio.get_running_loop()
-    events: asyncio.Queue = asyncio.Queue()
-    emit = lambda kind, payload: loop.call_soon_threadsafe(events.put_nowait, (kind, payload))
-    request = Request(prompt, c.max_tokens, c.temperature, c.top_p, c.seed, c.stop, emit)
-    try:
-        engine.submit(request)
-    except QueueFull as err:
-        raise RequestError(f"too many requests waiting for {c.model} ({err}): retry shortly",
-                           None, 429, "rate_limit_error") from None
-    return engine, request, events, len(prompt)
+    """The engine, the queued Request and the queue its events arrive on. An engine evicted
+    between the pool's answer and the submission refuses the request (EngineStopped): the
+    pool is asked again, which loads the model anew."""
+    for _ in range(3):
+        engine = await pool.get(c.model)
+        try:
+            prompt = engine.tokenizer.encode(c.prompt)
+        except ValueError as err:
+            raise RequestError(f"'prompt': {err}", "prompt") from None
+        ctx = engine.cfg.context_len
+        if len(prompt) >= ctx:
+            raise RequestError(f"'prompt' is {len(prompt)} tokens; {c.model} reads at most "
+                               f"{ctx - 1} and needs room for one new token", "prompt")
+        if len(prompt) + c.max_tokens > ctx:
+            raise RequestError(f"'max_tokens' is {c.max_tokens}: with the {len(prompt)}-token "
+                               f"prompt that passes {c.model}'s context of {ctx}; ask for at "
+                               f"most {ctx - len(prompt)}", "max_tokens")
+        loop = asyncio.get_running_loop()
+        events: asyncio.Queue = asyncio.Queue()
+        emit = lambda kind, payload: loop.call_soon_threadsafe(events.put_nowait, (kind, payload))
+        request = Request(prompt, c.max_tokens, c.temperature, c.top_p, c.seed, c.stop, emit)
+        try:
+            engine.submit(request)
+        except QueueFull as err:
+            raise RequestError(f"too many requests waiting for {c.model} ({err}): retry shortly",
+                               None, 429, "rate_limit_error") from None
+        except EngineStopped:
+            continue
+        return engine, request, events, len(prompt)
+    raise RequestError(f"model {c.model!r} was evicted three times while this request arrived: "
+                       "retry shortly", None, 503, "server_error")
 
 
 def create_app(pool: ModelPool, metrics: Metrics) -> Starlette:

@@ -79,6 +79,11 @@ class QueueFull(Exception):
     pass
 
 
+class EngineStopped(Exception):
+    """The engine is stopping (its model was evicted, or the server is closing): ask the pool
+    for the model again."""
+
+
 def _draw(logits_BV, seeds_B2, counters_B, temp_B, top_p_B, vocab: int):
     """Each row's next token, from its own seed and token index (never from its neighbours)."""
     keys_B = jax.vmap(lambda s, c: jax.random.fold_in(
@@ -159,6 +164,8 @@ class Engine:
             raise ValueError(f"prompt ({len(request.prompt)} tokens) + max_tokens "
                              f"({request.max_tokens}) exceed the context of {self.cfg.context_len}")
         with self.lock:
+            if self.stopping:
+                raise EngineStopped(f"the engine of {self.name} is stopping")
             if len(self.waiting) >= self.max_queue:
                 raise QueueFull(f"{len(self.waiting)} requests are already waiting")
             self.waiting.append(request)

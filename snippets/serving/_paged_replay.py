@@ -8,7 +8,7 @@ from collections import deque
 
 import numpy as np
 
-from rawweights_jax.bench.serve import workload
+from rawweights_jax.bench.load import workload
 from rawweights_jax.config import preset
 from rawweights_jax.data.shakespeare import load_shakespeare
 from rawweights_jax.kvcache.paged import NO_PAGE, PagedKVCache, PageLayout, ceil_pages, page_bytes

@@ -27,9 +27,13 @@ def gauge(name):
     return np.array([p.get(name, 0.0) for p in series])
 
 
+WINDOW = 10    # samples: 5 seconds, like rate(counter[5s])
+
+
 def per_second(name):
-    """A counter's increase per second between samples: what PromQL's rate() estimates."""
-    return np.diff(gauge(name)) / np.diff(t)
+    """A counter's increase per second over a window of samples: what PromQL's rate() estimates."""
+    v = gauge(name)
+    return (v[WINDOW:] - v[:-WINDOW]) / (t[WINDOW:] - t[:-WINDOW])
 
 
 # --8<-- [start:quantile]
@@ -64,7 +68,7 @@ queue.axhline(soak["max_queue"], color="C1", ls=":", lw=1)
 queue.set_title("Requests running and waiting")
 queue.set_xlabel("seconds")
 queue.legend(fontsize=7, loc="center right")
-mid = (t[1:] + t[:-1]) / 2
+mid = (t[WINDOW:] + t[:-WINDOW]) / 2
 rates.plot(mid, per_second("rawweights_generated_tokens_total"), color="C2", lw=0.8, label="tokens/s")
 rates.set_ylabel("tokens per second", color="C2")
 refusals = rates.twinx()
@@ -84,6 +88,7 @@ hist.bar(range(len(bounds)), counts, color="C0")
 hist.set_xticks(range(len(bounds)), [f"≤{b:g}" for b in bounds], rotation=60, fontsize=7)
 hist.set_title("Time to first token (histogram buckets, s)")
 hist.set_ylabel("requests")
+fig.suptitle("The soak as /metrics saw it (rates over 5 s)", fontsize=10)
 fig.tight_layout()
 plt.show()
 
