@@ -108,7 +108,7 @@ def _order(name: str):
     parts = name.split("/")
     if parts[0] == "blocks":
         return (1, int(parts[1]), "/".join(parts[2:]))
-    return (0 if parts[0] in ("wte_VD", "wpe_TD") else 2, 0, name)
+    return ({"wte_VD": 0, "wpe_TD": 0.5}.get(parts[0], 2), 0, name)
 
 
 def bundle_model(weights: bytes, table: list[dict], cfg: ModelConfig):
@@ -200,7 +200,7 @@ def export_web(ckpt: str | Path, out: str | Path, *, dtype: str = "float16",
     source = Path(ckpt)
     manifest = {
         "format": FORMAT,
-        "model": cfg.to_dict(),
+        "model": json.loads(cfg.to_json()),
         "vocab": list(tokenizer.chars),
         "dtype": dtype,
         "weights": {"file": "weights.bin", "bytes": len(weights),

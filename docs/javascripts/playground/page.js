@@ -167,7 +167,9 @@ async function main() {
   view.ui.topK.max = String(model.vocab.length);
   let running = null;
 
+  let typing;
   const showPrompt = () => {
+    if (running) return;           // the ballot and the text are the writer's now
     try {
       const logits = model.predict(view.prompt.value || "\n");
       drawBallot(view, model, logits, settings(view.ui), null);
@@ -189,6 +191,7 @@ async function main() {
       view.readout.textContent = err.message;
       return;
     }
+    clearTimeout(typing);
     const token = (running = {});
     view.go.disabled = true;
     view.stop.disabled = false;
@@ -222,7 +225,6 @@ async function main() {
   };
   view.go.addEventListener("click", write);
   view.stop.addEventListener("click", halt);
-  let typing;
   view.prompt.addEventListener("input", () => {
     clearTimeout(typing);
     typing = setTimeout(showPrompt, 120);
