@@ -89,7 +89,7 @@ function build(root) {
     body,
   ]);
   const rows = Array.from({ length: SHOWN }, () => {
-    const bar = el("span", { class: "rw-bar" });
+    const bar = el("span", { class: "rw-bar", style: "width: 0" });
     const p = el("span", { class: "rw-p" });
     const label = el("th", { scope: "row" });
     const tr = el("tr", {}, [label, el("td", { class: "rw-pcell" }, [el("span", { class: "rw-track" }, [bar]), p])]);
@@ -154,8 +154,8 @@ async function main() {
     view.status.textContent = "The model could not be loaded: " + err.message;
     view.status.classList.add("rw-pg-error");
     view.status.setAttribute("role", "alert");
-    root.querySelectorAll("button, input, textarea").forEach((node) => (node.disabled = true));
-    api.ready.catch(() => {});
+    // nothing to play with: only the message stays
+    for (const child of root.children) if (child !== view.status) child.hidden = true;
     return;
   }
   const c = model.config;
