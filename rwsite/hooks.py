@@ -7,7 +7,8 @@ The order of a build, and what each hook adds to it:
    build's `Executor`, and key mkdocs-jupyter's notebook cache by the library modules the
    notebooks reach and the package versions (its own key covers only the notebook file).
 2. `on_files`: the pre-pass. Scan every Markdown page for snippet fences, load cached outcomes,
-   and run all cache misses at once, one subprocess per core. Then add the math font
+   and run all cache misses at once, one subprocess per core. Then add the files snippets
+   published (`rwsite.site_files`: the playground's model bundle) and the math font
    (`rwsite.mathfont`) at the path mkdocs.yml gives as `extra.math_font`.
 3. While pages render, each fence reads its outcome (`rwsite.fence.render`); `on_page_content`
    checks that every fence the pre-pass found on the page was rendered (a fence left as plain
@@ -38,7 +39,7 @@ from pathlib import Path
 from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File
 
-from rwsite import claims, diagrams, fence, fold, mathfont, mathml, prose, repo, report
+from rwsite import claims, diagrams, fence, fold, mathfont, mathml, prose, repo, report, site_files
 from rwsite.cache import digest, files_digest
 from rwsite.executor import Executor
 
@@ -130,6 +131,7 @@ def on_files(files, config):
                 pass  # reported with the page when the fence renders
     build.executor.prefetch(runs, announce=lambda n, workers: log.info(
         "rwsite: running %d snippet(s) on %d worker(s)", n, workers), progress=_progress)
+    _publish(files, config, build)
     served = config.extra.get("math_font")
     if served:  # the stylesheet's @font-face names the same path
         try:
@@ -138,6 +140,32 @@ def on_files(files, config):
             raise PluginError(f"rwsite: {exc}") from None
         files.append(File.generated(config, served, abs_src_path=str(font)))
     return files
+
+
+def _publish(files, config, build: fence.Build) -> None:
+    """Add the files snippets published (`rwsite.site_files`) to the site, once each path."""
+    owners: dict[str, str] = {}
+    seen: set[str] = set()
+    for page, runs in _state["runs"].items():
+        for run in dict.fromkeys(runs):
+            if run.path in seen:        # one snippet fenced on several pages publishes once
+                continue
+            seen.add(run.path)
+            outcome = build.executor.get(run)
+            if outcome.error or site_files.NAME not in outcome.data:
+                continue
+            try:
+                published = site_files.resolve(outcome.data[site_files.NAME], build.executor.cache_dir / "shared")
+            except ValueError as exc:
+                build.errors.append(f"{run.path}: {exc}  [in {build.docs_prefix}{page}]")
+                continue
+            for uri, path in published:
+                if uri in owners or files.get_file_from_path(uri):
+                    build.errors.append(f"{run.path}: publishes {uri}, which "
+                                        f"{owners.get(uri, 'docs/')} already provides  [in {build.docs_prefix}{page}]")
+                    continue
+                owners[uri] = run.path
+                files.append(File.generated(config, uri, abs_src_path=str(path)))
 
 
 def _progress(done: int, total: int, outcome) -> None:

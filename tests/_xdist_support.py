@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import pytest
 
-SITE_MODULES = ("test_site_build.py", "test_site_browser.py", "test_site_browser_widgets.py", "test_site_snippets.py")
+SITE_MODULES = ("test_site_build.py", "test_site_browser.py", "test_site_browser_widgets.py", "test_site_snippets.py",
+                "test_playground_browser.py")
 """Test modules that share the real site build, the snippet outcomes or `.cache/shared`: one worker runs them all."""
 
 

@@ -15,7 +15,8 @@ def rawweights(*args, env=None, cwd=None):
 
 
 @pytest.mark.parametrize("args", [[], ["train"], ["generate"], ["bench"], ["bench", "train"],
-                                  ["bench", "decode"], ["bench", "attention"], ["bench", "quant"], ["quantize"]])
+                                  ["bench", "decode"], ["bench", "attention"], ["bench", "quant"], ["quantize"],
+                                  ["export-web"]])
 def test_help_everywhere(args):
     r = rawweights(*args, "--help")
     assert r.returncode == 0 and "usage: rawweights" in r.stdout

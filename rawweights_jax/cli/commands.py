@@ -29,6 +29,7 @@ from rawweights_jax.inference.quant import quantize_checkpoint
 from rawweights_jax.parallel.mesh import MODEL, device_mesh
 from rawweights_jax.parallel.sharding import shard_model
 from rawweights_jax.train.loop import train
+from rawweights_jax.web.export import export_web
 
 ERRORS = (ValueError, DataError, CheckpointError, OSError)
 
@@ -176,9 +177,19 @@ def quantize_command(args) -> None:
           f"{', int8 activations' if act_bits else ''})")
 
 
+def export_web_command(args) -> None:
+    manifest = export_web(args.ckpt, args.out, dtype=args.dtype)
+    with open(args.out / manifest["reference"]) as fh:
+        rounding = json.load(fh)["rounding"]
+    print(f"wrote {args.out}: {manifest['weights']['bytes']:,} bytes of {args.dtype} weights "
+          f"(step {manifest['source']['step']}); largest logit change from rounding to "
+          f"{args.dtype}: {rounding['max_abs_logit_change']:.2g}")
+
+
 def inspect_command(args) -> None:
     print(inspect_configs(args.configs, args.context, args.batch, args.dtype, args.json))
 
 
 COMMANDS = {"train": train_command, "generate": generate_command, "bench": bench_command,
-            "inspect": inspect_command, "quantize": quantize_command, "serve": serve_command}
+            "inspect": inspect_command, "quantize": quantize_command, "serve": serve_command,
+            "export-web": export_web_command}

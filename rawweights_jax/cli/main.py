@@ -6,6 +6,7 @@
     rawweights bench train|decode|attention|arch|moe|quant|speculative|roofline [--json]
     rawweights inspect llama-3.1-8b deepseek-v3 path/to/config.json [--context N] [--json]
     rawweights serve --ckpt out/cpu [--ckpt DIR ...] [--port 8000] [--batching continuous]
+    rawweights export-web --ckpt out/cpu --out site/student [--dtype float16|float32]
 
 Bad input (an unknown preset, a missing or damaged checkpoint, a character the model never saw)
 prints one line naming the problem and exits with status 2; no traceback.
@@ -81,6 +82,14 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, type=Path, help="new folder for the quantized checkpoint")
     p.add_argument("--int8-activations", action="store_true",
                    help="with --bits 8: round activations to int8 too (W8A8; faster on a CPU)")
+
+    p = sub.add_parser("export-web", help="write a checkpoint as a bundle for the browser playground")
+    p.add_argument("--ckpt", required=True, type=Path, help="checkpoint file or folder")
+    p.add_argument("--out", required=True, type=Path,
+                   help="folder for manifest.json, weights.bin and reference.json (new, empty, "
+                   "or an earlier bundle to replace)")
+    p.add_argument("--dtype", choices=("float16", "float32"), default="float16",
+                   help="how the weights are stored (float16: half the bytes; default)")
 
     p = sub.add_parser("serve", help="an OpenAI-compatible HTTP server for checkpoints")
     p.add_argument("--ckpt", required=True, type=Path, action="append",
