@@ -31,21 +31,19 @@ tracks memory used.
 
 from __future__ import annotations
 
-import functools
 import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
 from rawweights_jax.inference.generate import pad_width, params_dtype
-from rawweights_jax.inference.sampling import sample_rows
 from rawweights_jax.kvcache.paged import PageLayout, PagedKVCache, batch_rows, ceil_pages, read_width
 from rawweights_jax.kvcache.pages import PageTables
+from rawweights_jax.serve.device import decode_call, prefill_call
 from rawweights_jax.serve.protocol import StopScanner
 
 MODES = ("continuous", "static", "none")
@@ -82,47 +80,6 @@ class QueueFull(Exception):
 class EngineStopped(Exception):
     """The engine is stopping (its model was evicted, or the server is closing): ask the pool
     for the model again."""
-
-
-def _draw(logits_BV, seeds_B2, counters_B, temp_B, top_p_B, vocab: int):
-    """Each row's next token, from its own seed and token index (never from its neighbours)."""
-    keys_B = jax.vmap(lambda s, c: jax.random.fold_in(
-        jax.random.fold_in(jax.random.key(s[0]), s[1]), c))(seeds_B2, counters_B)
-    return sample_rows(logits_BV, keys_B, temp_B, top_p_B, vocab)
-
-
-@functools.partial(jax.jit, static_argnames=("graphdef", "vocab"), donate_argnames=("cache",))
-def _step(graphdef, params, cache, tokens_BT, valid_BT, last_B, seeds_B2, counters_B, temp_B,
-          top_p_B, *, vocab: int):
-    """Feed tokens to every row and draw each row's next token from its last valid position
-    (a prefill: one row, its prompt)."""
-    logits_BTV, cache = nnx.merge(graphdef, params).step(tokens_BT, cache, valid_BT)
-    logits_BV = jnp.take_along_axis(logits_BTV, last_B[:, None, None], axis=1)[:, 0]
-    return _draw(logits_BV, seeds_B2, counters_B, temp_B, top_p_B, vocab), cache
-
-
-# --8<-- [start:decode_steps]
-@functools.partial(jax.jit, static_argnames=("graphdef", "vocab", "n_steps"),
-                   donate_argnames=("cache",))
-def _decode_steps(graphdef, params, cache, tokens_B, steps_B, seeds_B2, counters_B, temp_B,
-                  top_p_B, *, vocab: int, n_steps: int):
-    """`n_steps` decode steps of every slot in one compiled loop: row b feeds its last token
-    and draws the next for its first steps_B[b] steps, then idles (takes no position, writes
-    nothing). Returns the drawn tokens [B, n_steps] (a row's are valid up to its steps_B)."""
-    model = nnx.merge(graphdef, params)
-
-    def one(i, carry):
-        cache, tokens_B, out_BN = carry
-        valid_B = i < steps_B
-        logits_BTV, cache = model.step(tokens_B[:, None], cache, valid_B[:, None])
-        nxt_B = _draw(logits_BTV[:, 0], seeds_B2, counters_B + i, temp_B, top_p_B, vocab)
-        nxt_B = jnp.where(valid_B, nxt_B, tokens_B)
-        return cache, nxt_B, out_BN.at[:, i].set(nxt_B)
-
-    out_BN = jnp.zeros((tokens_B.shape[0], n_steps), jnp.int32)
-    cache, _, out_BN = jax.lax.fori_loop(0, n_steps, one, (cache, tokens_B, out_BN))
-    return out_BN, cache
-# --8<-- [end:decode_steps]
 
 
 class Engine:
@@ -259,7 +216,7 @@ class Engine:
             full = self.tables.sync(self.cache)
             row = PagedKVCache(full.k, full.v, full.block_table[slot:slot + 1],
                                full.ring_table[slot:slot + 1], full.length_B[slot:slot + 1])
-            first, row = _step(self.graphdef, self.params, row, jnp.asarray(tokens),
+            first, row = prefill_call(self.graphdef, self.params, row, jnp.asarray(tokens),
                                jnp.asarray(valid), jnp.asarray([len(feed) - 1], jnp.int32),
                                *self._sampling([request], [0]), vocab=self.vocab)
             self.cache = full._replace(k=row.k, v=row.v)
@@ -308,7 +265,7 @@ class Engine:
         c = self.cache
         view = c._replace(block_table=c.block_table[:rows, :width], ring_table=c.ring_table[:rows],
                           length_B=c.length_B[:rows])
-        out, self.cache = _decode_steps(self.graphdef, self.params, view, jnp.asarray(tokens),
+        out, self.cache = decode_call(self.graphdef, self.params, view, jnp.asarray(tokens),
                                         jnp.asarray(steps), *sampling, vocab=self.vocab,
                                         n_steps=self.decode_steps)
         return np.asarray(out)
