@@ -8,9 +8,10 @@ decodes with the others). A decode call runs `decode_steps` steps (8) in one com
 as vLLM's multi-step scheduling does: the host's work between steps (tables, sampling
 arguments, streaming) is paid once per call, not once per token, at the price of a request
 joining up to that many steps later. A row that reaches its `max_tokens` inside the call idles
-for the rest of it. Every call runs all slots, busy or not, and reads the block table up to a
-power-of-two width (`read_width`), so it compiles once per width; prefills are padded to a few
-widths (`pad_width`), so they compile once per width, never per request.
+for the rest of it. Busy slots are packed first (`PageTables.move`: table rows change places,
+pages stay), and a call runs a power-of-two number of rows (`batch_rows`) and reads the block
+table up to a power-of-two width (`read_width`): a few shapes, all compiled when the model
+loads (`warmup`), never per request; prefills are padded to a few widths (`pad_width`).
 
 `python benchmarks/serve_engine.py` measures both choices in process (no HTTP).
 
