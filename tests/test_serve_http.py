@@ -119,6 +119,8 @@ def test_the_client_raises_what_the_server_says(server):
 
 
 def test_a_client_that_leaves_mid_stream_frees_its_slot_and_pages(server):
+    before = scrape(server)
+    ended = lambda m: sum(m.get(("rawweights_requests_total", "student-a", o), 0) for o in ("cancelled", "length"))
     with httpx.stream("POST", server + "/v1/completions", timeout=30,
                       json={"model": "student-a", "prompt": "A", "max_tokens": 60, "stream": True}) as r:
         for line in r.iter_lines():
@@ -131,7 +133,8 @@ def test_a_client_that_leaves_mid_stream_frees_its_slot_and_pages(server):
         time.sleep(0.05)
     assert metrics[("rawweights_requests_running", "student-a")] == 0
     assert metrics[("rawweights_kv_pages_used", "student-a")] == 0
-    assert metrics[("rawweights_requests_total", "student-a", "cancelled")] >= 1
+    # cancelled, or finished first: eight tokens a decode call can outrun the disconnect
+    assert ended(metrics) >= ended(before) + 1
 
 
 def scrape(url) -> dict:
