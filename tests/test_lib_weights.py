@@ -120,41 +120,48 @@ def test_gradient_norms_match_a_direct_gradient(model):
     assert all(v > 0 for v in norms.values())
 
 
-def planted(ids_BT, newline):
-    """probs [L=1, B, N=3, T, T]: head 0 reads the previous character, head 1 the line break
-    that began the line, head 2 spreads evenly over the past."""
+def planted(ids_BT, newline, space):
+    """probs [L=1, B, N=4, T, T]: head 0 reads the previous character, head 1 the line break
+    that began the line, head 2 spreads evenly over the past, head 3 splits its weight between
+    itself and the three characters before it (1/4 each: no rule reaches 0.3)."""
     B, T = ids_BT.shape
-    keys = rule_keys(ids_BT, newline)
-    probs = np.zeros((1, B, 3, T, T))
+    keys = rule_keys(ids_BT, newline, space)
+    probs = np.zeros((1, B, 4, T, T))
     for b in range(B):
         for t in range(T):
             probs[0, b, 0, t, max(t - 1, 0)] = 1.0
             line = keys["line start"][b, t]
             probs[0, b, 1, t, line if line >= 0 else t] = 1.0
             probs[0, b, 2, t, :t + 1] = 1.0 / (t + 1)
+            probs[0, b, 3, t, max(t - 3, 0):t + 1] = 1.0 / len(range(max(t - 3, 0), t + 1))
     return probs
 
 
+TEXT = "ab cd\nefg hi\njk lmnop\nq"
+
+
 def test_summary_finds_planted_heads():
-    text = "ab cd\nefg hi\njk lmnop\nq"
-    ids_BT = np.array([[ord(c) for c in text]] * 2)
-    newline = ord("\n")
-    shares, evens = attention_summary(planted(ids_BT, newline), ids_BT, newline)
-    assert list(shares) == list(RULES) and shares["1 back"].shape == (1, 3)
+    ids_BT = np.array([[ord(c) for c in TEXT]] * 2)
+    newline, space = ord("\n"), ord(" ")
+    shares, evens = attention_summary(planted(ids_BT, newline, space), ids_BT, newline, space)
+    assert list(shares) == list(RULES) and shares["1 back"].shape == (1, 4)
     assert shares["1 back"][0, 0] == 1.0 and shares["2 back"][0, 0] == 0.0
     assert shares["line start"][0, 1] == 1.0 and shares["1 back"][0, 1] < 0.5
     np.testing.assert_allclose(shares["first"][0, 2], evens["first"])
-    assert list(name_heads(shares, evens)[0]) == ["1 back", "line start", "spread"]
+    assert list(name_heads(shares, evens)[0]) == ["1 back", "line start", "spread", "recent"]
 
 
-def test_line_start_key_is_the_last_break_at_least_two_back():
-    keys = rule_keys(np.array([[ord(c) for c in "a\nbc\nd"]]), ord("\n"))["line start"][0]
-    assert list(keys) == [-1, -1, -1, 1, 1, -1]   # 'b' is 1 after its break: left to '1 back'
+def test_rule_keys():
+    keys = rule_keys(np.array([[ord(c) for c in "a\nbc d\nxy zw"]]), ord("\n"), ord(" "))
+    # positions: a0 \n1 b2 c3 _4 d5 \n6 x7 y8 _9 z10 w11; a key 1 back is left to "1 back"
+    assert list(keys["line start"][0]) == [-1, -1, -1, 1, 1, 1, 1, -1, 6, 6, 6, 6]
+    assert list(keys["word start"][0]) == [-1, -1, -1, -1, -1, -1, 4, -1, -1, -1, -1, 9]
+    assert list(keys["first"][0][:3]) == [-1, -1, 0] and keys["self"][0][0] == -1
 
 
 def test_summary_rejects_mismatched_shapes():
     with pytest.raises(ValueError, match=r"got probs \(1, 2, 3, 5, 5\) and ids \(2, 6\)"):
-        attention_summary(np.zeros((1, 2, 3, 5, 5)), np.zeros((2, 6), int), 10)
+        attention_summary(np.zeros((1, 2, 3, 5, 5)), np.zeros((2, 6), int), 10, 32)
 
 
 def test_embedding_geometry():

@@ -14,8 +14,9 @@ functions on the weights (and, for gradients and attention, on one batch of text
   networks", JMLR 2021; the WeightWatcher tool) read a small alpha (about 2 to 6) as a layer
   that training has shaped, and a large one as a layer still close to its random start.
 - `attention_summary`, `name_heads`: the mean weight each head puts on a few keys that a rule
-  names per query (the character 1, 2, 3 back; the line break that began the current line; the
-  first position), against what an even spread over the visible keys would put there.
+  names per query (itself; the character 1, 2, 3 back; the space before the current word; the
+  line break that began the current line; the first position), against what an even spread
+  over the visible keys would put there, and a name for each head from those shares.
 - `cosine_similarity`, `pca_2d`, `char_class`: the geometry of an embedding table.
 """
 
@@ -195,27 +196,39 @@ def gradient_norms(model: nnx.Module, tokens_BT, targets_BT, loss_fn=cross_entro
 
 
 # --8<-- [start:rules]
-RULES = ("1 back", "2 back", "3 back", "line start", "first")
-"""What `attention_summary` scores: the key 1, 2 or 3 characters before the query; the line
-break that began the current line (when it is at least 2 back, so that it is not merely the
-previous character); position 0 (for queries at least 2 in, where it is neither the query
-itself nor the previous character)."""
+RULES = ("self", "1 back", "2 back", "3 back", "word start", "line start", "first")
+"""What `attention_summary` scores: the query's own position; the key 1, 2 or 3 characters
+before it; the space before the current word and the line break that began the current line
+(each only when it is at least 2 back, so that it is not merely the previous character, and
+the space only when it lies on the query's line); position 0 (for queries at least 2 in, where
+it is neither the query itself nor the previous character)."""
+
+LOCAL = ("self", "1 back", "2 back", "3 back")
+"""The rules of a head that reads the last few characters (`name_heads` calls it 'recent')."""
 
 
-def rule_keys(ids_BT, newline: int) -> dict[str, np.ndarray]:
+def _last_before(ids_BT, token: int) -> np.ndarray:
+    """[B, T]: the last position before t holding `token`, -1 if none."""
+    B, T = ids_BT.shape
+    seen_BT = np.maximum.accumulate(np.where(ids_BT == token, np.arange(T), -1), axis=1)
+    return np.concatenate([np.full((B, 1), -1), seen_BT[:, :-1]], axis=1)
+
+
+def rule_keys(ids_BT, newline: int, space: int) -> dict[str, np.ndarray]:
     """rule -> key_BT: the key each rule names for each query, -1 where it names none."""
     ids_BT = np.asarray(ids_BT)
     B, T = ids_BT.shape
     t_BT = np.broadcast_to(np.arange(T), (B, T))
-    keys = {f"{d} back": np.where(t_BT >= d, t_BT - d, -1) for d in (1, 2, 3)}
-    seen_BT = np.maximum.accumulate(np.where(ids_BT == newline, t_BT, -1), axis=1)
-    before_BT = np.concatenate([np.full((B, 1), -1), seen_BT[:, :-1]], axis=1)  # strictly before t
-    keys["line start"] = np.where((before_BT >= 0) & (t_BT - before_BT >= 2), before_BT, -1)
+    keys = {"self": np.where(t_BT >= 1, t_BT, -1)}   # at t = 0 there is nothing else to read
+    keys.update({f"{d} back": np.where(t_BT >= d, t_BT - d, -1) for d in (1, 2, 3)})
+    line_BT, word_BT = _last_before(ids_BT, newline), _last_before(ids_BT, space)
+    keys["word start"] = np.where((word_BT > line_BT) & (t_BT - word_BT >= 2), word_BT, -1)
+    keys["line start"] = np.where((line_BT >= 0) & (t_BT - line_BT >= 2), line_BT, -1)
     keys["first"] = np.where(t_BT >= 2, 0, -1)
     return keys
 
 
-def attention_summary(probs_LBNTS, ids_BT, newline: int) -> tuple[dict[str, np.ndarray], dict[str, float]]:
+def attention_summary(probs_LBNTS, ids_BT, newline: int, space: int) -> tuple[dict[str, np.ndarray], dict[str, float]]:
     """(rule -> share_LN, rule -> even): the mean weight each head puts on each rule's key,
     over the queries where the rule names one, and what an even spread over the t + 1 visible
     keys would put there (the mean of 1 / (t + 1) over the same queries)."""
@@ -225,7 +238,7 @@ def attention_summary(probs_LBNTS, ids_BT, newline: int) -> tuple[dict[str, np.n
         raise ValueError(f"attention_summary needs probs [L, B, N, T, T] for ids [B, T]: got probs "
                          f"{probs_LBNTS.shape} and ids {ids_BT.shape}")
     shares, evens = {}, {}
-    for rule, key_BT in rule_keys(ids_BT, newline).items():
+    for rule, key_BT in rule_keys(ids_BT, newline, space).items():
         b, t = np.nonzero(key_BT >= 0)
         if len(b) == 0:
             raise ValueError(f"no query in ids {ids_BT.shape} has a key for the rule {rule!r}")
@@ -236,14 +249,17 @@ def attention_summary(probs_LBNTS, ids_BT, newline: int) -> tuple[dict[str, np.n
 
 
 def name_heads(shares: dict[str, np.ndarray], evens: dict[str, float], min_share: float = 0.3,
-               min_lift: float = 3.0) -> np.ndarray:
+               min_lift: float = 3.0, min_recent: float = 0.5) -> np.ndarray:
     """[L, N] names: the rule a head gives the most weight to, among those it gives at least
-    `min_share` of its weight and `min_lift` times an even spread's; 'spread' where none."""
+    `min_share` of its weight and `min_lift` times an even spread's; failing that, 'recent'
+    where the LOCAL rules together take at least `min_recent`, and 'spread' elsewhere."""
     rules = list(shares)
     share_RLN = np.stack([shares[r] for r in rules])
     ok_RLN = (share_RLN >= min_share) & (share_RLN >= min_lift * np.array([evens[r] for r in rules])[:, None, None])
     best_LN = np.where(ok_RLN, share_RLN, -1.0).argmax(0)
-    return np.where(ok_RLN.any(0), np.array(rules, dtype=object)[best_LN], "spread")
+    recent_LN = sum(shares[r] for r in LOCAL if r in shares) >= min_recent
+    fallback_LN = np.where(recent_LN, "recent", "spread").astype(object)
+    return np.where(ok_RLN.any(0), np.array(rules, dtype=object)[best_LN], fallback_LN)
 
 
 def cosine_similarity(w_VD) -> np.ndarray:
