@@ -23,7 +23,7 @@ from rawweights_jax.data.shakespeare import load_shakespeare
 from rawweights_jax.model.gpt import init_model
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "robot"))
-from _student import SNAPSHOT_STEPS, load_student  # noqa: E402  (the robot student, a shared result)
+from _student import SNAPSHOT_STEPS, history, load_student  # noqa: E402,F401  (the robot student, a shared result)
 
 
 def snapshots() -> tuple[dict, object, object]:

@@ -8,8 +8,7 @@ Run on its own: python snippets/training/embedding_geometry.py  (once the robot 
 import matplotlib.pyplot as plt
 import numpy as np
 
-from _weights import CLASS_COLOURS, shown
-from _student import load_student
+from _weights import CLASS_COLOURS, load_student, shown
 from rawweights_jax.analysis.weights import CHAR_CLASSES, char_class, cosine_similarity, pca_2d
 from rawweights_jax.model.gpt import init_model
 from rwsite.claims import claim, heatmap, value

@@ -11,8 +11,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from flax import nnx
 
-from _weights import shown, val_batch
-from _student import load_student
+from _weights import load_student, shown, val_batch
 from rawweights_jax.analysis.weights import LOCAL, RULES, attention_summary, name_heads
 from rawweights_jax.model.trace import trace
 from rwsite.claims import claim, heatmap, value

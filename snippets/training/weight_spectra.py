@@ -8,7 +8,7 @@ Run on its own: python snippets/training/weight_spectra.py  (once the robot stud
 import matplotlib.pyplot as plt
 import numpy as np
 
-from _weights import snapshots
+from _weights import history, snapshots
 from rawweights_jax.analysis.weights import (eigenvalues, fit_power_law, kind_of, layer_of,
                                              singular_values, weight_matrices)
 from rwsite.claims import claim, value
@@ -61,7 +61,14 @@ value("alpha_last_hi", f"{block[last].max():.1f}")
 value("tail_first", str(int(np.median(tails[first]))))
 value("tail_last", str(int(np.median(tails[last]))))
 below2 = int(np.sum(block[last] < 2))
+claim(below2 > len(names) / 2, "most block matrices end with alpha below 2", below=below2)
 value("below_two", str(below2))
+evals = history()["eval"]                   # the run's own evaluations on the validation split
+val = [e["val_loss"] for e in evals]
+claim(val[-1] == min(val), "the validation loss is still falling at the last step", val=val)
+value("val_last", f"{val[-1]:.3f}")
+value("val_before", f"{val[-2]:.3f}")
+value("val_before_step", str(evals[-2]["step"]))
 value("n_block", str(len(names)))
 by_kind = {k: np.median([alpha(last, layer, k) for layer in range(L)]) for k in kinds}
 print("median alpha per kind at the end: " + ", ".join(f"{k} {a:.2f}" for k, a in by_kind.items()))
