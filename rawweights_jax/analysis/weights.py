@@ -140,6 +140,7 @@ class PowerLawFit:
 
 
 # --8<-- [start:fit]
+# --8<-- [start:mle]
 def _alpha(tail: np.ndarray) -> float:
     """Maximum-likelihood exponent of a continuous power law above tail[0] (CSN eq. 3.1)."""
     return 1.0 + len(tail) / np.sum(np.log(tail / tail[0]))
@@ -150,6 +151,7 @@ def _ks(tail: np.ndarray, alpha: float) -> float:
     n = len(tail)
     model = 1.0 - (tail / tail[0]) ** (1.0 - alpha)
     return float(max(np.max(np.arange(1, n + 1) / n - model), np.max(model - np.arange(n) / n)))
+# --8<-- [end:mle]
 
 
 def fit_power_law(x, min_tail: int = 10) -> PowerLawFit:
@@ -195,7 +197,6 @@ def gradient_norms(model: nnx.Module, tokens_BT, targets_BT, loss_fn=cross_entro
     return {name: float(np.linalg.norm(g)) for name, g in weight_matrices(grads).items()}
 
 
-# --8<-- [start:rules]
 RULES = ("self", "1 back", "2 back", "3 back", "word start", "line start", "first")
 """What `attention_summary` scores: the query's own position; the key 1, 2 or 3 characters
 before it; the space before the current word and the line break that began the current line
@@ -214,6 +215,7 @@ def _last_before(ids_BT, token: int) -> np.ndarray:
     return np.concatenate([np.full((B, 1), -1), seen_BT[:, :-1]], axis=1)
 
 
+# --8<-- [start:rules]
 def rule_keys(ids_BT, newline: int, space: int) -> dict[str, np.ndarray]:
     """rule -> key_BT: the key each rule names for each query, -1 where it names none."""
     ids_BT = np.asarray(ids_BT)
@@ -226,6 +228,7 @@ def rule_keys(ids_BT, newline: int, space: int) -> dict[str, np.ndarray]:
     keys["line start"] = np.where((line_BT >= 0) & (t_BT - line_BT >= 2), line_BT, -1)
     keys["first"] = np.where(t_BT >= 2, 0, -1)
     return keys
+# --8<-- [end:rules]
 
 
 def attention_summary(probs_LBNTS, ids_BT, newline: int, space: int) -> tuple[dict[str, np.ndarray], dict[str, float]]:
@@ -245,7 +248,6 @@ def attention_summary(probs_LBNTS, ids_BT, newline: int, space: int) -> tuple[di
         shares[rule] = probs_LBNTS[:, b, :, t, key_BT[b, t]].mean(axis=0)   # [queries, L, N] -> [L, N]
         evens[rule] = float(np.mean(1.0 / (t + 1)))
     return shares, evens
-# --8<-- [end:rules]
 
 
 def name_heads(shares: dict[str, np.ndarray], evens: dict[str, float], min_share: float = 0.3,

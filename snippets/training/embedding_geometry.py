@@ -67,6 +67,12 @@ value("pair_best", f"{best}/{best.upper()}")
 value("pair_best_cos", f"{pair.max():.2f}")
 near_a = [chars[j] for j in np.argsort(-cos_VV[chars.index("a")]) if chars[j] != "a"][:3]
 claim(set(near_a) <= set("eiou"), "the three nearest to a are vowels", near=near_a)
+centre = {k: xy_V2[kind_V == k].mean(0) for k in CHAR_CLASSES}
+scatter = np.mean([np.linalg.norm(xy_V2[kind_V == k] - centre[k], axis=1).mean() for k in CHAR_CLASSES])
+gap = np.linalg.norm(centre["capital"] - (centre["vowel"] * 5 + centre["consonant"] * 21) / 26)
+claim(gap > scatter, "on the map the capitals sit apart from the lower-case letters", gap=gap, scatter=scatter)
+far = [chars[i] for i in np.argsort(-np.abs(xy_V2[:, 0] - np.median(xy_V2[:, 0])))[:3]]
+claim(set(far) == set("&$3"), "the three characters farthest out along the first direction are & $ 3", far=far)
 value("pca_1", f"{share_2[0]:.0%}")
 value("pca_2", f"{share_2[1]:.0%}")
 value("V", str(len(chars)))

@@ -25,7 +25,7 @@ ids_BT, _ = val_batch(run.model.context_len, count=64)            # 64 windows o
 probs_LBNTS = nnx.jit(trace)(model, ids_BT).probs_LBNTS          # every head's weights
 newline, space = tok.encode("\n")[0], tok.encode(" ")[0]
 shares, evens = attention_summary(probs_LBNTS, ids_BT, newline, space)
-names_LN = name_heads(shares, evens, min_share=0.4, min_lift=3.0)   # a clear favourite only
+names_LN = name_heads(shares, evens, min_share=0.4, min_lift=3.0, min_recent=0.5)
 # --8<-- [end:summary]
 
 rows = [[f"{layer}.{head}", *(f"{shares[r][layer, head]:.2f}" for r in RULES), names_LN[layer, head]]
@@ -53,6 +53,8 @@ for rule in ("line start", "word start"):
     value(f"{key}_share", f"{top:.2f}")
     value(f"{key}_second", f"{second:.2f}")
     value(f"{key}_even", f"{evens[rule]:.2f}")
+claim(best("line start")[0] == best("word start")[0], "the line and word heads share a layer")
+value("specialist_layer", str(best("line start")[0]))
 layer, head, top, second = best("1 back")
 claim(top < 0.4 and not found["1 back"], "no head gives the previous character 0.4 of its weight", top=top)
 value("prev_head", f"{layer}.{head}")
@@ -68,6 +70,7 @@ value("first_max", f"{first_max:.2f}")
 value("first_even", f"{evens['first']:.2f}")
 value("heads", str(L * N))
 value("windows", str(ids_BT.shape[0]))
+value("context", str(ids_BT.shape[1]))
 
 # The summary as a picture: one row per head, one column per rule.
 share_HR = np.stack([shares[r].ravel() for r in RULES], axis=1)      # [L*N heads, rules]
