@@ -32,11 +32,12 @@ kinds = ["Q", "K", "V", "O", "MLP in", "MLP out"]
 per_kind = {step: {k: float(np.median([g[n] for n in g if kind_of(n) == k])) for k in kinds}
             for step, g in grads.items()}
 
-print(f"gradient norm on {tokens_BT.shape[0]} windows of {tokens_BT.shape[1]} unseen characters")
+print(f"gradient norm, {tokens_BT.shape[0]} windows of {tokens_BT.shape[1]} unseen characters")
+print(f"(layers: all six matrices together; Q to MLP out: the median over the {L} layers)")
 table(["", *(f"step {s}" for s in steps)],
       [[f"layer {layer}", *(f"{per_layer[s][layer]:.3f}" for s in steps)] for layer in range(L)]
       + [[kind_of(name), *(f"{grads[s][name]:.3f}" for s in steps)] for name in ("wte_VD", "wpe_TD")]
-      + [[f"{k} (median)", *(f"{per_kind[s][k]:.3f}" for s in steps)] for k in kinds],
+      + [[k, *(f"{per_kind[s][k]:.3f}" for s in steps)] for k in kinds],
       align="l" + "r" * len(steps))
 
 qk0 = max(per_kind[first]["Q"], per_kind[first]["K"])
@@ -61,7 +62,7 @@ value("batch", f"{tokens_BT.shape[0]}")
 fig, (left, right) = plt.subplots(1, 2, figsize=(4.6, 2.5), sharey=True)
 for i, step in enumerate(steps):
     left.plot(range(L), per_layer[step], "o-", markersize=3, linewidth=1.2, color=f"C{i}",
-              label=f"{step}")
+              label=f"step {step}" if i == 0 else str(step))
     right.plot(range(len(kinds)), [per_kind[step][k] for k in kinds], "o-", markersize=3,
                linewidth=1.2, color=f"C{i}")
 left.set_yscale("log")
@@ -75,7 +76,8 @@ right.set_title("each kind of matrix", fontsize=10)
 for ax in (left, right):
     ax.tick_params(labelsize=9)
 fig.legend(*left.get_legend_handles_labels(), loc="lower center", ncol=len(steps), fontsize=9,
-           title="step", title_fontsize=9, bbox_to_anchor=(0.5, -0.16), handlelength=1.2,
+           bbox_to_anchor=(0.5, -0.1), handlelength=1.2,
            columnspacing=0.8)
+fig.suptitle("Gradient norm on one batch, by layer and by matrix", fontsize=10)
 fig.tight_layout(w_pad=0.6)
 plt.show()

@@ -104,6 +104,7 @@ for layer in range(L):
         ax.grid(False)
         ax.set_title(f"{layer}.{head} {names_LN[layer, head]}", fontsize=9, pad=3)
     axes[0].set_ylabel("reading", fontsize=9)
-    fig.supxlabel(f"layer {layer}: looked at →", fontsize=9, y=0.02)
+    fig.supxlabel("looked at →", fontsize=9, y=0.02)
+    fig.suptitle(f"Layer {layer}'s heads on one line", fontsize=10)
     fig.tight_layout(w_pad=0.2)
     plt.show()

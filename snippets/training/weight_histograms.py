@@ -36,11 +36,11 @@ kurtosis = {step: [np.mean([weight_stats(w).kurtosis for name, w in weight_matri
 # --8<-- [end:pool]
 
 first, last = steps[0], steps[-1]
-rows = [[f"layer {layer}", *(f"{spread[s][layer]:.2f}" for s in steps),
+rows = [[f"{layer}", *(f"{spread[s][layer]:.2f}" for s in steps),
          f"{kurtosis[first][layer]:+.2f}", f"{kurtosis[last][layer]:+.2f}",
          f"{np.abs(entries[last][layer]).max():.1f}"] for layer in range(L)]
 print("spread in units of each matrix's starting spread; kurtosis: the mean of the six matrices'")
-table(["", *(f"spread @{s}" for s in steps), f"kurt. @{first}", f"kurt. @{last}", f"max |w| @{last}"],
+table(["layer", *(f"spread @{s}" for s in steps), f"kurt. @{first}", f"kurt. @{last}", f"max |w| @{last}"],
       rows, align="l" + "r" * (len(steps) + 3))
 
 growth = spread[last]
@@ -75,7 +75,7 @@ fig, axes = plt.subplots(1, L, figsize=(4.6, 2.4), sharex=True, sharey=True)
 for layer, ax in enumerate(axes):
     for i, step in enumerate(steps):
         density, _ = np.histogram(entries[step][layer], edges, density=True)
-        ax.stairs(density, edges, color=f"C{i}", linewidth=1.2, label=f"{step}")
+        ax.stairs(density, edges, color=f"C{i}", linewidth=1.2, label=f"step {step}" if i == 0 else str(step))
     ax.set_yscale("log")
     ax.set_title(f"layer {layer}", fontsize=10)
     ax.set_xticks([-8, 0, 8])
@@ -84,7 +84,8 @@ for layer, ax in enumerate(axes):
 axes[0].set_ylabel("density (log)", fontsize=10)
 fig.supxlabel("weight / its spread at step 0", fontsize=10)
 fig.legend(*axes[0].get_legend_handles_labels(), loc="lower center", ncol=len(steps),
-           fontsize=9, title="step", title_fontsize=9, bbox_to_anchor=(0.5, -0.13),
+           fontsize=9, bbox_to_anchor=(0.5, -0.1),
            handlelength=1.2, columnspacing=0.8)
+fig.suptitle("Each layer's weights, in units of their spread at step 0", fontsize=10)
 fig.tight_layout(w_pad=0.3)
 plt.show()

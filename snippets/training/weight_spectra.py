@@ -31,19 +31,17 @@ alpha = lambda step, layer, kind: next(fits[step, n].alpha for n in names
                                        if layer_of(n) == layer and kind_of(n) == kind)
 # --8<-- [end:fit]
 
-print(f"alpha of each matrix at step {last} (and at step {first}, the random start)")
-table(["", *kinds], [[f"layer {layer}", *(f"{alpha(last, layer, k):.1f} ({alpha(first, layer, k):.1f})"
-                                           for k in kinds)] for layer in range(L)],
-      align="l" + "r" * len(kinds))
+print(f"alpha of each matrix at step {last}")
+table(["layer", *kinds], [[str(layer), *(f"{alpha(last, layer, k):.1f}" for k in kinds)]
+                          for layer in range(L)], align="l" + "r" * len(kinds))
 block = {step: np.array([fits[step, n].alpha for n in names]) for step in steps}
 tails = {step: np.array([fits[step, n].n_tail for n in names]) for step in steps}
 for step in steps:
     a = block[step]
-    print(f"step {step:>4}: alpha median {np.median(a):.1f}, range {a.min():.1f}-{a.max():.1f}, "
-          f"tail of {int(np.median(tails[step]))} eigenvalues (median)")
+    print(f"step {step:>4}: alpha {a.min():.1f} to {a.max():.1f}, median {np.median(a):.1f}; "
+          f"tail {int(np.median(tails[step]))}")
 for name in ("wte_VD", "wpe_TD"):
-    print(f"{kind_of(name):>9}: alpha {fits[first, name].alpha:.1f} at step {first}, "
-          f"{fits[last, name].alpha:.1f} at step {last}")
+    print(f"{kind_of(name):>9}: alpha {fits[first, name].alpha:.1f} -> {fits[last, name].alpha:.1f}")
 
 claim(np.median(block[first]) > 4, "at the random start the median fitted alpha is above 4")
 claim(block[last].max() < block[first].min(),
@@ -71,7 +69,7 @@ value("val_before", f"{val[-2]:.3f}")
 value("val_before_step", str(evals[-2]["step"]))
 value("n_block", str(len(names)))
 by_kind = {k: np.median([alpha(last, layer, k) for layer in range(L)]) for k in kinds}
-print("median alpha per kind at the end: " + ", ".join(f"{k} {a:.2f}" for k, a in by_kind.items()))
+print("median alpha at the end: " + ", ".join(f"{k} {a:.2f}" for k, a in by_kind.items()))
 claim(set(sorted(by_kind, key=by_kind.get)[:2]) == {"O", "MLP out"},
       "the two matrices that write into the residual stream, O and MLP out, have the smallest alphas")
 value("writers_hi", f"{max(by_kind['O'], by_kind['MLP out']):.1f}")
@@ -90,12 +88,15 @@ for layer, ax in enumerate(axes):
             linewidth=1.0, label=f"MLP in, step {first}")
     ax.set_xscale("log")
     ax.set_yscale("log")
+    ax.set_xticks([1, 100], ["1", "100"])
+    ax.minorticks_off()
     ax.set_title(f"layer {layer}", fontsize=10)
     ax.tick_params(labelsize=9)
 axes[0].set_ylabel("singular value", fontsize=10)
 fig.supxlabel("rank (largest first)", fontsize=10)
 fig.legend(*axes[0].get_legend_handles_labels(), loc="lower center", ncol=4, fontsize=9,
-           bbox_to_anchor=(0.5, -0.24), handlelength=1.2, columnspacing=0.8)
+           bbox_to_anchor=(0.5, -0.18), handlelength=1.2, columnspacing=0.8)
+fig.suptitle(f"Singular values of each layer's matrices at step {last}", fontsize=10)
 fig.tight_layout(w_pad=0.3)
 plt.show()
 
@@ -122,7 +123,7 @@ left.tick_params(labelsize=9)
 for k, kind in enumerate(kinds):
     ys = [np.median([alpha(step, layer, kind) for layer in range(L)]) for step in steps]
     right.plot(range(len(steps)), ys, "o-", markersize=3, linewidth=1.2, color=f"C{k}", label=kind)
-right.set_xticks(range(len(steps)), [str(s) for s in steps], fontsize=9)
+right.set_xticks(range(len(steps)), [f"{s // 1000}k" if s >= 1000 else str(s) for s in steps], fontsize=9)
 right.set_xlabel("step", fontsize=10)
 right.set_ylabel("α (median of 4 layers)", fontsize=10)
 right.axhspan(2, 6, color="C2", alpha=0.1, linewidth=0)     # Martin & Mahoney's "trained" band
@@ -130,5 +131,6 @@ right.text(len(steps) - 1, 5.8, "2 ≤ α ≤ 6", ha="right", va="top", fontsize
 right.tick_params(labelsize=9)
 fig.legend(*right.get_legend_handles_labels(), loc="lower center", ncol=6, fontsize=9,
            bbox_to_anchor=(0.5, -0.1), handlelength=1.0, columnspacing=0.6, handletextpad=0.3)
+fig.suptitle("The tail fit on one matrix, and α along the run", fontsize=10)
 fig.tight_layout(w_pad=0.8)
 plt.show()
