@@ -145,6 +145,21 @@ def bench_command(args) -> None:
         result = bench_serve(rates, modes, args.requests, args.max_batch, args.max_seconds,
                              soak_seconds=args.soak, stream_rounds=args.stream_rounds,
                              ckpt=args.ckpt, quiet=args.json)
+    elif args.bench == "dedup":
+        from rawweights_jax.bench.dedup import bench_dedup
+        from rawweights_jax.data.dedup import NearConfig
+
+        try:
+            rates = tuple(float(x) for x in args.rates.split(",") if x.strip())
+        except ValueError:
+            raise ValueError(f"--rates {args.rates!r}: expected comma-separated numbers") from None
+        near = NearConfig(args.shingle, args.num_perm, args.threshold)
+        result = bench_dedup(args.min_chars, args.fraction, rates, near, args.seed, quiet=args.json)
+    elif args.bench == "tokenizers":
+        from rawweights_jax.bench.tokenizers import bench_tokenizers
+
+        result = bench_tokenizers(lengths(args.vocabs, "--vocabs"), lengths(args.train_vocabs, "--train-vocabs"),
+                                  args.char_iters, quiet=args.json, mesh=mesh)
     elif args.bench == "moe":
         result = bench_moe(lengths(args.tokens, "--tokens"), quiet=args.json)
     else:

@@ -4,6 +4,7 @@
     rawweights generate --ckpt out/cpu --prompt "ROMEO:" --max-new-tokens 300
     rawweights quantize --ckpt out/cpu --bits 4 --group 32 --out out/cpu-int4
     rawweights bench train|decode|attention|arch|moe|quant|speculative|roofline [--json]
+    rawweights bench dedup|tokenizers [--json]      # the data pipeline (data/)
     rawweights inspect llama-3.1-8b deepseek-v3 path/to/config.json [--context N] [--json]
     rawweights serve --ckpt out/cpu [--ckpt DIR ...] [--port 8000] [--batching continuous]
     rawweights export-web --ckpt out/cpu --out site/student [--dtype float16|float32]
@@ -175,6 +176,25 @@ def _build_parser() -> argparse.ArgumentParser:
     b.add_argument("--json", action="store_true", help="print one JSON object")
     b = bench.add_parser("moe", help="one MoE layer: sorted dispatch vs the dense reference")
     b.add_argument("--tokens", default="768,8", help="tokens per batch (comma-separated)")
+    b.add_argument("--json", action="store_true", help="print one JSON object")
+    b = bench.add_parser("dedup", help="exact and near-duplicate detection on a planted corpus")
+    b.add_argument("--min-chars", type=_positive_int, default=200,
+                   help="shortest speech kept as a document (200)")
+    b.add_argument("--fraction", type=float, default=0.2, help="share of documents copied (0.2)")
+    b.add_argument("--rates", default="0.02,0.05,0.1,0.2",
+                   help="word-edit rates of the edited copies (comma-separated)")
+    b.add_argument("--threshold", type=float, default=0.5, help="Jaccard of a near duplicate (0.5)")
+    b.add_argument("--num-perm", type=_positive_int, default=128, help="MinHash size (128)")
+    b.add_argument("--shingle", type=_positive_int, default=5, help="characters per shingle (5)")
+    b.add_argument("--seed", type=int, default=0)
+    b.add_argument("--json", action="store_true", help="print one JSON object")
+    b = bench.add_parser("tokenizers", help="BPE characters per token; char vs BPE models at equal FLOPs")
+    b.add_argument("--vocabs", default="256,512,1024,2048,4096",
+                   help="BPE vocabulary sizes for characters per token (comma-separated)")
+    b.add_argument("--train-vocabs", default="512,1024",
+                   help="BPE vocabularies of the models trained against the character model")
+    b.add_argument("--char-iters", type=_positive_int, default=1000,
+                   help="training steps of the character model; BPE models get equal FLOPs (1000)")
     b.add_argument("--json", action="store_true", help="print one JSON object")
     b = bench.add_parser("attention", help="time and memory of each attention backend")
     b.add_argument("--lengths", default="256,512,1024,2048,4096,8192")

@@ -73,7 +73,7 @@ def train(run: RunConfig, data: Dataset, *, out_dir: str | Path | None = None,
     trainer = Trainer(run, graphdef, data, optimizer=optimizer, loss_fn=loss_fn, mesh=mesh)
     state = trainer.place(state)
     save = lambda name: ckpt.save(out / name, run, state.params, state.opt_state, int(state.step),
-                                  state.key, data.tokenizer.chars, history)
+                                  state.key, data.tokenizer, history)
 
     step = start = int(state.step)
     if step >= run.train.max_iters:

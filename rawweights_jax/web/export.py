@@ -182,6 +182,9 @@ def export_web(ckpt: str | Path, out: str | Path, *, dtype: str = "float16",
     if "quant" in meta:
         raise ExportError(f"{ckpt} holds quantized weights ({meta['quant']}); export the float "
                           "checkpoint it was made from")
+    if not isinstance(tokenizer, CharTokenizer):   # the playground's JavaScript reads characters
+        raise ExportError(f"{ckpt} uses the {tokenizer.name} tokenizer; the browser bundle "
+                          "supports character tokenizers only")
     cfg = run.model
     problems = unsupported(cfg)
     if problems:
