@@ -209,14 +209,19 @@ def prepare_folder(folder: Path) -> None:
         stale.unlink(missing_ok=True)
 
 
-def load_train_state(path: str | Path, run: RunConfig, template):
-    """The TrainState and history saved at `path`, for resuming `run` (same model)."""
+def load_train_state(path: str | Path, run: RunConfig, template, tokenizer: Tokenizer | None = None):
+    """The TrainState and history saved at `path`, for resuming `run` (same model, and the
+    same `tokenizer` when given: other token ids would mean other text)."""
     path = Path(path)
     tensors, meta = read(path)
     if "quant" in meta:
         raise CheckpointError(f"{path} holds quantized weights ({meta['quant']}): it is for "
                               "generation, training cannot resume from it")
     check_compatible(run_of(meta, path).model, run.model, path)
+    saved = tokenizer_of(meta, path)
+    if tokenizer is not None and saved.spec() != tokenizer.spec():
+        raise CheckpointError(f"{path} was trained with the {saved.name} tokenizer, not this "
+                              f"data's {tokenizer.name} (or another one of that name)")
     params = unflatten("params", template.params, tensors, path)
     opt_state = unflatten("opt", template.opt_state, tensors, path)
     key = jnp.asarray(json.loads(meta["key"]), dtype=jnp.uint32)

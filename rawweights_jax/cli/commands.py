@@ -22,7 +22,8 @@ from rawweights_jax.bench.roofline import bench_roofline
 from rawweights_jax.bench.train import bench_train
 from rawweights_jax.ckpt.checkpoint import LATEST, CheckpointError, load_model
 from rawweights_jax.config import Runtime, preset
-from rawweights_jax.data.shakespeare import DataError, load_shakespeare
+from rawweights_jax.data.bpe import train_bpe
+from rawweights_jax.data.shakespeare import DataError, load_shakespeare, shakespeare_text, split_text
 from rawweights_jax.inference.generate import generate
 from rawweights_jax.inference.speculative import speculative_generate
 from rawweights_jax.inference.quant import quantize_checkpoint
@@ -57,13 +58,26 @@ def train_command(args) -> None:
     if not args.resume and (out / LATEST).is_file():
         raise ValueError(f"{out / LATEST} exists: pass --resume to continue it, "
                          "or choose another --out")
-    result = train(run, load_shakespeare(), out_dir=out, resume=args.resume, mesh=device_mesh(),
-                   runtime=runtime)
+    tokenizer = _tokenizer(args.tokenizer)
+    if tokenizer is not None:
+        run = run.replace(vocab_size=tokenizer.vocab_size)
+    result = train(run, load_shakespeare(tokenizer), out_dir=out, resume=args.resume,
+                   mesh=device_mesh(), runtime=runtime)
     if result.steps_run == 0:      # a finished run resumed: nothing new to save
         return
     metrics = out / "metrics.json"
     metrics.write_text(json.dumps(result.history))
     print(f"saved {out / LATEST} and {metrics}")
+
+
+def _tokenizer(name: str):
+    """None for "char" (the preset's own vocabulary), or a BPE trained on the training split."""
+    if name == "char":
+        return None
+    size = name.removeprefix("bpe-")
+    if not name.startswith("bpe-") or not size.isdigit():
+        raise ValueError(f"--tokenizer {name!r}: expected char or bpe-N (e.g. bpe-512)")
+    return train_bpe(split_text(shakespeare_text())[0], int(size))
 
 
 def generate_command(args) -> None:

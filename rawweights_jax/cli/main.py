@@ -1,6 +1,6 @@
 """The `rawweights` command: train the robot student, make it write, measure its speed.
 
-    rawweights train --preset shakespeare-char-cpu --out out/cpu
+    rawweights train --preset shakespeare-char-cpu --out out/cpu [--tokenizer bpe-512]
     rawweights generate --ckpt out/cpu --prompt "ROMEO:" --max-new-tokens 300
     rawweights quantize --ckpt out/cpu --bits 4 --group 32 --out out/cpu-int4
     rawweights bench train|decode|attention|arch|moe|quant|speculative|roofline [--json]
@@ -59,6 +59,9 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, help="random seed (default: the preset's)")
     p.add_argument("--attention", choices=ATTENTION_BACKENDS,
                    help="attention backend (default: auto)")
+    p.add_argument("--tokenizer", default="char",
+                   help="char (default), or bpe-N: a byte-level BPE of N tokens (256-65536) "
+                   "learned from the training split; the model's vocabulary becomes N")
 
     p = sub.add_parser("generate", help="continue a prompt with a trained checkpoint")
     p.add_argument("--ckpt", required=True, type=Path, help="checkpoint file or folder")

@@ -68,7 +68,7 @@ def train(run: RunConfig, data: Dataset, *, out_dir: str | Path | None = None,
     if resume:
         if out is None:
             raise ValueError("resume=True needs out_dir")
-        state, history = ckpt.load_train_state(out / ckpt.LATEST, run, state)
+        state, history = ckpt.load_train_state(out / ckpt.LATEST, run, state, data.tokenizer)
         say(f"resumed from {out / ckpt.LATEST} at step {int(state.step)}")
     trainer = Trainer(run, graphdef, data, optimizer=optimizer, loss_fn=loss_fn, mesh=mesh)
     state = trainer.place(state)
