@@ -80,6 +80,9 @@ def train_bpe(train_text: str, vocab_size: int) -> BpeTokenizer:
     trainer = trainers.BpeTrainer(vocab_size=vocab_size, show_progress=False, special_tokens=[],
                                   initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
     hf.train_from_iterator([train_text], trainer)
+    if hf.get_vocab_size() < vocab_size:     # every pair left occurs once: no merge to make
+        raise ValueError(f"vocab_size={vocab_size}: the training text ({len(train_text):,} "
+                         f"characters) supports only {hf.get_vocab_size()} tokens")
     return BpeTokenizer(hf)
 # --8<-- [end:train]
 
