@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 
 import matplotlib.pyplot as plt
-from rwsite.claims import value
+from rwsite.claims import claim, value
 from rwsite.tables import table
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,3 +50,8 @@ for name, m in models.items():
     value(f"iters_{key}", f"{m['iters']:,}")
     value(f"nats_{key}", f"{m['val_nats_per_token']:.2f}")
 value("tok_date", r["date"])
+bpc = {name: m["val_bits_per_char"] for name, m in models.items()}
+claim(bpc["bpe-1024"] < bpc["bpe-512"] < bpc["char"],
+      "at equal training FLOPs, each larger vocabulary scores fewer bits per character", **bpc)
+flops = [m["train_flops"] for m in r["models"]]
+claim(max(flops) / min(flops) - 1 < 1e-3, "the models' training FLOPs agree to 0.1% (whole steps)")
