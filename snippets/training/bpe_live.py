@@ -1,6 +1,6 @@
 """A byte-level BPE learned from tiny Shakespeare's training split, here and now: its first
 merges, one line cut into characters and into its tokens, and its characters per token on the
-validation split, which it never saw.
+validation split, which it never saw. (bpe_fallback.py: what it does with unseen characters.)
 
 Run on its own: python snippets/training/bpe_live.py   (a few seconds)
 """
@@ -27,17 +27,7 @@ print(f"\nvalidation text: {len(val_text):,} characters, {len(ids):,} tokens, "
       f"{len(val_text) / len(ids):.2f} characters per token")
 # --8<-- [end:train]
 
-# --8<-- [start:fallback]
-odd = "Œdipus ☃"                 # characters tiny Shakespeare never uses
-print(bpe.encode(odd), "->", repr(bpe.decode(bpe.encode(odd))))
-try:
-    char.encode(odd)
-except ValueError as err:
-    print("character tokenizer:", err)
-# --8<-- [end:fallback]
-
 claim(bpe.decode(ids) == val_text, "the BPE decodes the validation text back exactly")
-claim(bpe.decode(bpe.encode(odd)) == odd, "unseen characters round-trip through their bytes")
 value("live_cpt_512", f"{len(val_text) / len(ids):.2f}")
 value("line_chars", str(len(line)))
 value("line_tokens", str(len(pieces)))
