@@ -5,19 +5,9 @@ hash of the normalised text, edited copies by MinHash LSH over character shingle
 Run on its own: python snippets/training/dedup_planted.py   (about ten seconds)
 """
 
-import random
-
 from rwsite.claims import claim, value
 
 from rawweights_jax.bench.dedup import bench_dedup
-from rawweights_jax.data.planted import edit_words
-
-# --8<-- [start:edit]
-speech = "O Romeo, Romeo! wherefore art thou Romeo?\nDeny thy father and refuse thy name;"
-rng = random.Random(2)
-for rate in (0.1, 0.2):
-    print(f"rate {rate}:", edit_words(speech, rate, rng, ["gentle", "sweet", "lord"]).replace("\n", " / "))
-# --8<-- [end:edit]
 
 # --8<-- [start:bench]
 r = bench_dedup(quiet=True)       # speeches of 200+ characters, 20% copied, seed 0
