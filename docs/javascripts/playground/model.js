@@ -198,7 +198,21 @@ export class Session {
     this.proj = new Float32Array(D);
     this.hidden = new Float32Array(F);
     this.scores = new Float32Array(S);
+    // what the last token read: its attention weights over the positions before it, for every
+    // layer and head ([L, N, S], only [0, length) of each row meaningful), and the tokens held
+    this.weights = new Float32Array(L * model.N * S);
+    this.tokens = new Int32Array(S);
     this.length = 0;   // positions held in the cache
+  }
+
+  /** The last token's attention weights: {tokens (the ids at positions 0..length-1),
+   * rows(layer) -> one Float32Array per head, the weights over those positions}. */
+  attention() {
+    const { N, S } = this.model, n = this.length;
+    return {
+      tokens: Array.from(this.tokens.subarray(0, n)),
+      rows: (layer) => Array.from({ length: N }, (_, h) => this.weights.subarray((layer * N + h) * S, (layer * N + h) * S + n)),
+    };
   }
 
   /** Forget the cache: the next token is at position 0. */
@@ -242,10 +256,11 @@ export class Session {
           scores[s] = Math.exp(scores[s] - peak);
           total += scores[s];
         }
-        const out = n * H;
+        const out = n * H, kept = (l * N + n) * S;
         for (let i = 0; i < H; i++) att[out + i] = 0;
         for (let s = 0; s <= pos; s++) {
           const weight = scores[s] / total, value = (s * K + k) * H;
+          this.weights[kept + s] = weight;
           for (let i = 0; i < H; i++) att[out + i] += weight * cacheV[value + i];
         }
       }
@@ -273,6 +288,7 @@ export class Session {
         logits[v] = dot;
       }
     }
+    this.tokens[pos] = token;
     this.length = pos + 1;
     return logits;
   }
