@@ -92,6 +92,9 @@ VARIANTS = {   # name: (model changes, dtype)
     "gpt-f32": ({}, "float32"),
     "gpt-f16": ({}, "float16"),
     "untied-bias-gqa-f32": ({"bias": True, "tie_embeddings": False, "n_kv_heads": 2}, "float32"),
+    # the Llama style of the llama-char-cpu preset: rotary positions, RMSNorm, SwiGLU, GQA
+    "llama-gqa-f16": ({"position": "rope", "norm": "rmsnorm", "mlp": "swiglu", "n_kv_heads": 2,
+                       "tie_embeddings": False}, "float16"),
 }
 
 
@@ -109,10 +112,10 @@ def harness(tmp_path_factory):
         train(tiny_config(max_iters=30, **changes), data, out_dir=run, progress=None)
         export_web(run, root / name, dtype=dtype, continuation=GREEDY)
     # a bundle of an architecture model.js does not implement
-    shutil.copytree(root / "gpt-f32", root / "rope")
-    manifest = json.loads((root / "rope" / "manifest.json").read_text())
-    manifest["model"].update(position="rope", norm="rmsnorm")
-    (root / "rope" / "manifest.json").write_text(json.dumps(manifest))
+    shutil.copytree(root / "gpt-f32", root / "moe")
+    manifest = json.loads((root / "moe" / "manifest.json").read_text())
+    manifest["model"].update(n_experts=4, qk_norm=True)
+    (root / "moe" / "manifest.json").write_text(json.dumps(manifest))
     yield from serve(root)
 
 
@@ -149,7 +152,7 @@ INSIDE = """async ([url, texts]) => {
 }"""
 
 
-@pytest.mark.parametrize("variant", ["gpt-f32", "untied-bias-gqa-f32"])
+@pytest.mark.parametrize("variant", ["gpt-f32", "untied-bias-gqa-f32", "llama-gqa-f16"])
 def test_javascript_surprise_and_attention_equal_jax(harness, browser, variant):
     """The teacher's score (bits per character) and each head's attention weights for the last
     character, against one JAX forward pass over the same bundle (texts within the context)."""
@@ -215,11 +218,11 @@ def test_an_unimplemented_architecture_is_refused_by_name(harness, browser):
     message = page.evaluate("""async (url) => {
       try { await window.harness.model.loadBundle(url); return "loaded"; }
       catch (err) { return err.name + ": " + err.message; }
-    }""", f"{base}/rope/manifest.json")
+    }""", f"{base}/moe/manifest.json")
     page.close()
     assert message.startswith("BundleError: this model's architecture is not implemented in the browser: "
-                              "position=\"rope\""), message
-    assert 'norm="rmsnorm"' in message
+                              "n_experts=4 (the browser model implements 0)"), message
+    assert "qk_norm=true (the browser model implements false)" in message
 
 
 # ------------------------------------------------------------------ the page of the built site

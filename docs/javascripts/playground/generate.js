@@ -3,8 +3,9 @@
  * `continuation` cuts the work exactly where the library's `generate` does
  * (rawweights_jax/inference/generate.py, `next_chunk`): the prompt's last context_len - 1
  * characters are read first, and when the context is full the latest half-context is read
- * again and writing goes on. With learned positions a cache cannot slide (every cached key
- * was computed at its old position), so this is the cheapest exact way past the context, and
+ * again and writing goes on. A cache cannot slide (with learned positions every cached key
+ * was computed at its old position; with rotary ones, rotated by it), so this is the library's
+ * way past the context too, and
  * following the library's cuts makes a greedy continuation here the library's, character
  * for character.
  *
