@@ -388,5 +388,5 @@ def test_keyboard_phone_and_palettes(site, browser, scheme):
     # a character the student never saw is named, not a crash
     prompt.fill("naïve")
     page.wait_for_function("document.querySelector('#rw-pg-prompt').getAttribute('aria-invalid') === 'true'")
-    assert "is not in this model's vocabulary" in page.locator(".rw-readout").inner_text()
+    assert "is not in this model's vocabulary" in page.locator(".rw-readout").first.inner_text()
     assert not problems, "\n".join(problems)

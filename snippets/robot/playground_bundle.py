@@ -19,7 +19,7 @@ from rawweights_jax.ckpt.checkpoint import load_model
 from rawweights_jax.data.batches import spaced_windows
 from rawweights_jax.data.shakespeare import load_shakespeare
 from rawweights_jax.web.export import export_web, load_bundle
-from rwsite.claims import claim, value
+from rwsite.claims import claim, data, value
 from rwsite.shared import shared
 from rwsite.site_files import publish
 
@@ -68,7 +68,9 @@ for step, folder in [*snapshots.items(), (manifest["source"]["step"], bundle)]:
     greedy = json.loads((folder / "reference.json").read_text())["greedy"]
     print(f"{step:>5} steps: {(greedy['prompt'] + greedy['text'])[:64]!r}")
 
-value("snapshot_steps", " ".join(map(str, SNAPSHOT_STEPS)))
+value("snapshot_steps", ", ".join(map(str, SNAPSHOT_STEPS)))
+# the page's switcher: each snapshot's bundle, beside the final one
+data("playground_snapshots", {"steps": list(SNAPSHOT_STEPS), "model": "robot-student-step{step}/manifest.json"})
 value("bundle_mb", f"{sum(sizes.values()) / 1e6:.1f}")
 value("f32_mb", f"{sum(t['bytes'] for t in manifest['tensors']) * 2 / 1e6:.1f}")
 value("context", str(manifest["model"]["context_len"]))

@@ -103,15 +103,18 @@ function build(root) {
   return { status, snapshot, snapshotBox, prompt, go, stop, ui, output, written, readout, rows, attention, surprise };
 }
 
-/** The training snapshots the page offers ({step, url}, the final model last), from the
- * element's data-snapshot-steps and data-snapshot-model ("...{step}..."); none under ?model=. */
+/** The training snapshots the page offers ({step, url}, the final model last), from the data
+ * the build exported for the element (data-rw-data: {steps, model: "...{step}..."}); none
+ * under ?model=. */
 function snapshotList(root, finalUrl) {
-  if (new URLSearchParams(location.search).has("model")) return [];
-  const steps = (root.dataset.snapshotSteps || "").split(/[\s,]+/).filter(Boolean).map(Number);
-  const pattern = root.dataset.snapshotModel || "";
-  if (!steps.length || !pattern.includes("{step}")) return [];
+  if (new URLSearchParams(location.search).has("model") || !root.dataset.rwData) return [];
+  const script = [...document.querySelectorAll('script[type="application/json"][data-rw-data]')]
+    .find((s) => s.dataset.rwData === root.dataset.rwData);
+  const exported = script ? JSON.parse(script.textContent) : {};
+  const steps = Array.isArray(exported.steps) ? exported.steps : [];
+  if (!steps.length || !String(exported.model).includes("{step}")) return [];
   return steps.filter((n) => Number.isInteger(n) && n >= 0)
-    .map((step) => ({ step, url: new URL(pattern.replace("{step}", String(step)), document.baseURI).href }))
+    .map((step) => ({ step, url: new URL(exported.model.replace("{step}", String(step)), document.baseURI).href }))
     .concat([{ step: null, url: finalUrl }]);
 }
 

@@ -46,7 +46,8 @@ export function attentionView() {
       const n = tokens.length;
       if (!n) return;
       const from = Math.max(0, n - WINDOW), layer = Number(select.value) || 0;
-      const cells = [el("th", { scope: "col", class: "rw-pg-earlier", text: from ? "…" : "" })];
+      const cells = [el("th", { scope: "col", class: "rw-pg-head", text: "" })];
+      if (from) cells.push(el("th", { scope: "col", class: "rw-pg-earlier", title: `the ${from} characters before`, text: "…" }));
       for (let s = from; s < n; s++) {
         cells.push(el("th", { scope: "col", class: s === n - 1 ? "rw-pg-now" : "", text: shown(model.vocab[tokens[s]], true) }));
       }
@@ -55,7 +56,8 @@ export function attentionView() {
       body.replaceChildren(...heads.map((w, h) => {
         let earlier = 0;
         for (let s = 0; s < from; s++) earlier += w[s];
-        const tr = el("tr", {}, [el("th", { scope: "row", text: `head ${h + 1}` }), heat(earlier, from ? `head ${h + 1}: ${pct(earlier)} on the ${from} earlier characters` : `head ${h + 1}: no earlier characters`)]);
+        const tr = el("tr", {}, [el("th", { scope: "row", text: `head ${h + 1}` })]);
+        if (from) tr.append(heat(earlier, `head ${h + 1}: ${pct(earlier)} on the ${from} earlier characters`));
         for (let s = from; s < n; s++) {
           const back = n - 1 - s;
           tr.append(heat(w[s], `head ${h + 1} on ${JSON.stringify(model.vocab[tokens[s]])} ` +
@@ -68,8 +70,8 @@ export function attentionView() {
         for (let s = 1; s < n; s++) if (w[s] > w[best]) best = s;
         return n - 1 - best;
       });
-      note.textContent = `Layer ${layer + 1}, after ${n} characters: each head's heaviest weight lies ` +
-        favourite.map((b, h) => `${h + 1}: ${b ? b + " back" : "on itself"}`).join(", ") + ".";
+      note.textContent = `Layer ${layer + 1}, after ${n} characters; the heaviest weight, head by head: ` +
+        favourite.map((b) => (b ? `${b} back` : "the last character")).join(" · ") + ".";
     },
   };
   select.addEventListener("change", () => last && view.draw(last.model, last.session));
@@ -131,7 +133,7 @@ export function surpriseView(defaultText) {
       const scored = ids.length - 1;
       readout.textContent = `${scored} characters scored: ${(total / scored).toFixed(2)} bits per character on average ` +
         `(${(total / scored * Math.LN2).toFixed(3)} nats, the unit of the training loss). The most surprising: ` +
-        `${JSON.stringify(text[worst])} after ${JSON.stringify(text.slice(Math.max(0, worst - 12), worst))}, ${bits[worst].toFixed(1)} bits` +
+        `“${shown(text[worst], true)}” after “${Array.from(text.slice(Math.max(0, worst - 12), worst), (c) => shown(c, true)).join("")}”, ${bits[worst].toFixed(1)} bits` +
         (input.value.length > MAX_SCORED ? `; only the first ${MAX_SCORED} characters are scored.` : ".");
       return bits;
     },
