@@ -61,6 +61,7 @@
       input.setAttribute("aria-valuetext", label + " " + text);
     };
     input.addEventListener("input", show);
+    input.rwRefresh = show;   // for a widget that moves the slider's range or value itself
     show();
     return input;
   }
@@ -395,12 +396,17 @@
   // ---- start ---------------------------------------------------------------------------------
 
   const WIDGETS = { temperature: temperatureWidget, rope: ropeWidget };
+  // Widgets of their own files (rw-calculator.js) register in RawWeights.widgets, before this
+  // file runs (mkdocs.yml lists them first), and build with the same helpers.
+  window.RawWeights = window.RawWeights || {};
+  window.RawWeights.ui = { el, slider, dataFor };
 
   function init() {
     for (const box of document.querySelectorAll("div.rw-widget[data-rw-widget]:not([data-rw-ready])")) {
       box.setAttribute("data-rw-ready", "");
-      const make = WIDGETS[box.getAttribute("data-rw-widget")];
-      if (!make) throw new Error("rw-widgets: no widget " + box.getAttribute("data-rw-widget"));
+      const kind = box.getAttribute("data-rw-widget");
+      const make = WIDGETS[kind] || (window.RawWeights.widgets || {})[kind];
+      if (!make) throw new Error("rw-widgets: no widget " + kind);
       box.hidden = false;
       make(box, dataFor(box.getAttribute("data-rw-data")));
     }

@@ -76,6 +76,7 @@ print(f"{len(models)} starting points, {len(json.dumps(models)):,} bytes of JSON
 # What the page suggests trying, computed by the library (the calculator shows the same).
 llama = zoo_model("llama-3.1-8b").config
 mqa = dataclasses.replace(llama, n_kv_heads=1)
+value("llama_kv_heads", str(llama.n_kv_heads))
 value("llama_kv", human(kv_bytes(llama, 1), "B"))
 value("llama_mqa_kv", human(kv_bytes(mqa, 1), "B"))
 qwen = zoo_model("qwen3-30b-a3b").config
@@ -83,7 +84,19 @@ wider = dataclasses.replace(qwen, experts_per_token=16)
 value("qwen_active", human(param_counts(qwen)["active"]))
 value("qwen_active_16", human(param_counts(wider)["active"]))
 value("qwen_total", human(param_counts(qwen)["total"]))
+value("qwen_experts", f"{qwen.experts_per_token} of {qwen.n_experts}")
+gemma = zoo_model("gemma-3-27b").config
+value("gemma_local", f"{gemma.layer_kinds.count('local')} of its {gemma.n_layers}")
+value("gemma_window", f"{gemma.sliding_window:,}")
 claim(param_counts(wider)["total"] == param_counts(qwen)["total"],
       "more experts per token leave the total unchanged")
 claim(memory_bytes(qwen, 1)["weights"] == param_counts(qwen)["total"] * 2,
       "bfloat16 weights take two bytes per parameter")
+claim(param_counts(mqa)["total"] > 0.95 * param_counts(llama)["total"],
+      "one KV head instead of several hardly moves the parameters")
+all_global = dataclasses.replace(gemma, layer_kinds=("global",) * gemma.n_layers)
+per_token = {c: kv_bytes(gemma, c) / c for c in (1024, 131072)}
+claim(per_token[131072] < per_token[1024], "a longer context lowers Gemma 3's cache per token")
+growth = lambda cfg: flops_per_token(cfg, 131072)["forward"] - flops_per_token(cfg, 1024)["forward"]
+claim(growth(gemma) < 0.5 * growth(all_global),
+      "windows make the forward FLOPs grow far more slowly with the context")
