@@ -13,15 +13,7 @@
  * extra_javascript) and is a CommonJS module under Node. If counts.py changes, change this
  * file with it: tests/test_site_browser_calculator.py compares the two on every zoo config.
  */
-(function (root, factory) {
-  "use strict";
-  if (typeof module === "object" && module.exports) {
-    module.exports = factory();
-  } else {
-    root.RawWeights = root.RawWeights || {};
-    root.RawWeights.counts = factory();
-  }
-})(typeof self !== "undefined" ? self : this, function () {
+(function (root) {
   "use strict";
 
   const DTYPE_BYTES = { float32: 4, fp32: 4, bfloat16: 2, bf16: 2, float16: 2, fp16: 2,
@@ -164,7 +156,9 @@
              train: 3 * (matmul + attnAvg), train_attention: 3 * attnAvg };
   }
 
-  return { DTYPE_BYTES, dtypeBytes, attentionParams, mlpParams, expertParams, moeParams, normParams,
-           paramCounts, kvBytesPerTokenLayer, kvBytes, attentionKind, matmulFlopsPerToken,
-           attentionFlopsPerToken, flopsPerToken };
-});
+  const api = { DTYPE_BYTES, dtypeBytes, attentionParams, mlpParams, expertParams, moeParams, normParams,
+                paramCounts, kvBytesPerTokenLayer, kvBytes, attentionKind, matmulFlopsPerToken,
+                attentionFlopsPerToken, flopsPerToken };
+  if (typeof module === "object" && module.exports) module.exports = api;
+  else (root.RawWeights = root.RawWeights || {}).counts = api;
+})(typeof self !== "undefined" ? self : this);
