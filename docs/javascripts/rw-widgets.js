@@ -9,7 +9,8 @@
  * - rope: data-rw-widget="rope", a head's query and key ({q, k, width, base}) and its score
  *   against distance at any base, with how far one pair has turned, cos(d theta_i);
  * - heatmap: set on a figure's <image> by the build (rwsite/fence.py); the cell under the pointer (or the keyboard
- *   cursor) shows its row, its column and its value.
+ *   cursor) shows its row, its column and its value;
+ * - calculator: in its own file (rw-calculator.js), registered in RawWeights.widgets.
  *
  * The static figure stays on the page for print and for readers without JavaScript: a widget
  * element is `hidden` until this script fills it, and the stylesheet hides widgets in print.
