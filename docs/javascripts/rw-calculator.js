@@ -168,7 +168,7 @@
       kept.textContent = "Kept from " + model.name + ": head width " + base.head_dim + ", " + mla
         + "MLP width " + full(base.d_ff) + (base.n_experts || base.d_expert !== base.d_ff ? ", expert width "
         + full(base.d_expert) : "") + ", vocabulary " + full(base.vocab_size)
-        + (base.sliding_window ? ", window " + full(base.sliding_window) : "") + ", " + base.mlp
+        + (base.sliding_window ? ", window " + full(base.sliding_window) : "") + ", " + base.mlp + " MLP"
         + (base.tie_embeddings ? ", tied embeddings" : "") + (base.bias || base.qkv_bias ? ", biases" : "") + ".";
     }
 
