@@ -88,8 +88,14 @@ value("qwen_experts", f"{qwen.experts_per_token} of {qwen.n_experts}")
 gemma = zoo_model("gemma-3-27b").config
 value("gemma_local", f"{gemma.layer_kinds.count('local')} of its {gemma.n_layers}")
 value("gemma_window", f"{gemma.sliding_window:,}")
+more = dataclasses.replace(qwen, n_experts=2 * qwen.n_experts)
 claim(param_counts(wider)["total"] == param_counts(qwen)["total"],
       "more experts per token leave the total unchanged")
+router_growth = qwen.n_moe_layers * qwen.d_model * qwen.n_experts   # one router row per new expert
+claim(param_counts(more)["active"] - param_counts(qwen)["active"] == router_growth,
+      "more experts add to the active count only their router rows", growth=router_growth)
+value("router_growth", human(router_growth))
+value("more_total", human(param_counts(more)["total"]))
 claim(memory_bytes(qwen, 1)["weights"] == param_counts(qwen)["total"] * 2,
       "bfloat16 weights take two bytes per parameter")
 claim(param_counts(mqa)["total"] > 0.95 * param_counts(llama)["total"],
