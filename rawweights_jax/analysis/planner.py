@@ -189,8 +189,9 @@ def divisors(n: int) -> list[int]:
 # --8<-- [start:plan]
 def plan(cfg: ModelConfig, acc: Accelerator, gpus: int, batch: int, context: int,
          micro_batch: int = 1, efficiency: float = 1.0, tp: int | None = None,
-         pp: int | None = None) -> dict:
+         pp: int | None = None, even_stages: bool = True) -> dict:
     """Every valid split of `gpus` devices (tp within a node unless fixed), ranked by step time.
+    With `even_stages=False`, pp need not divide the layers (the busiest stage holds the most).
 
     Returns {"fits": estimates that fit in memory, fastest first, "too_big": the rest, smallest
     first, "invalid": how many splits were skipped and why}. A fixed `tp` or `pp` that cannot
@@ -203,7 +204,8 @@ def plan(cfg: ModelConfig, acc: Accelerator, gpus: int, batch: int, context: int
         t, p = tp or 1, pp or 1
         if gpus % (t * p):
             raise ValueError(f"{gpus} devices are not divisible by tp x pp = {t * p}")
-        check_split(cfg, Split(gpus // (t * p), t, p), gpus, gpus // (t * p) * micro_batch)
+        check_split(cfg, Split(gpus // (t * p), t, p), gpus, gpus // (t * p) * micro_batch,
+                    even_stages)
     fits, too_big, invalid = [], [], {}
     for t in [tp] if tp else [d for d in divisors(gpus) if d <= acc.node_size]:
         for p in [pp] if pp else divisors(gpus // t):
@@ -211,7 +213,7 @@ def plan(cfg: ModelConfig, acc: Accelerator, gpus: int, batch: int, context: int
             for sharding in SHARDINGS if d > 1 else ("none",):
                 for recompute in (False, True):
                     split = Split(d, t, p, sharding, recompute, micro_batch)
-                    problem = split_problem(cfg, split, gpus, batch)
+                    problem = split_problem(cfg, split, gpus, batch, even_stages)
                     if problem:
                         invalid[problem[0]] = invalid.get(problem[0], 0) + 1
                         continue

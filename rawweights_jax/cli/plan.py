@@ -31,6 +31,8 @@ def add_parser(sub, positive_int) -> None:
                    help="sequences per micro-batch and replica (1)")
     p.add_argument("--tp", type=positive_int, help="fix the tensor-parallel degree")
     p.add_argument("--pp", type=positive_int, help="fix the pipeline-parallel degree")
+    p.add_argument("--uneven-stages", action="store_true",
+                   help="allow pp that does not divide the layers (the busiest stage sets the pace)")
     p.add_argument("--efficiency", type=float, default=1.0,
                    help="fraction of the peak the matmuls reach (1.0: ideal, an upper bound)")
     p.add_argument("--inter-node-gbit", type=float,
@@ -65,7 +67,7 @@ def run(args: argparse.Namespace) -> str:
     if args.inter_node_gbit is not None:
         acc = acc.with_inter_node(args.inter_node_gbit)
     result = plan(cfg, acc, args.gpus, args.batch, args.context, args.micro_batch,
-                  args.efficiency, args.tp, args.pp)
+                  args.efficiency, args.tp, args.pp, not args.uneven_stages)
     head = {"model": label, "gpu": acc.key, "gpus": args.gpus, "batch": args.batch,
             "context": args.context, "efficiency": args.efficiency,
             "hbm_bytes": acc.hbm_bytes, "bytes_per_param": BYTES_PER_PARAM}
