@@ -49,14 +49,3 @@ claim(not a["fits"], "with ZeRO-1 and every activation kept, the published split
 claim(b["mfu"] < a["mfu"] and big.mfu < small.mfu,
       "both the planner and Meta's numbers lose MFU going from 8,192 to 16,384 GPUs")
 claim(1 - b["mfu"] / a["mfu"] > 1 - big.mfu / small.mfu, "the planner overstates the drop")
-
-# --8<-- [start:own]
-own = plan(cfg, accelerator("h100-sxm"), small.gpus, small.sequences, small.context,
-           efficiency=small.mfu / a["mfu"], even_stages=False)["fits"][:3]
-for r in own:
-    print(f"{r['split']:34} {r['memory']['total'] / GB:3.0f} GB  bubble {r['time']['bubble']:4.0%}  "
-          f"step {r['time']['step']:5.1f} s  MFU {r['mfu']:.0%}")
-# --8<-- [end:own]
-value("l3_own_best", own[0]["split"])
-value("l3_own_mfu", f"{own[0]['mfu']:.0%}")
-claim(own[0]["mfu"] - small.mfu < 0.05, "the planner's own split is within 5 points of Meta's MFU")
