@@ -129,6 +129,9 @@ def test_llama3_405b_matches_the_paper():
 
 
 def test_cli_table_and_json(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["plan", "--help"])
+    assert exit_.value.code == 0 and "--uneven-stages" in capsys.readouterr().out
     assert main(["plan", "llama-3.1-8b", "--gpus", "16", "--gpu", "h100-sxm", "--batch", "64",
                  "--context", "4096", "--top", "3"]) == 0
     out = capsys.readouterr().out
