@@ -49,3 +49,5 @@ claim(not a["fits"], "with ZeRO-1 and every activation kept, the published split
 claim(b["mfu"] < a["mfu"] and big.mfu < small.mfu,
       "both the planner and Meta's numbers lose MFU going from 8,192 to 16,384 GPUs")
 claim(1 - b["mfu"] / a["mfu"] > 1 - big.mfu / small.mfu, "the planner overstates the drop")
+fsdp = ideal[small.gpus, "full", False]
+claim(fsdp["fits"] and fsdp["time"]["dp_exposed"] > 0, "FSDP fits but its traffic is not hidden")

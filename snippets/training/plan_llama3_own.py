@@ -27,4 +27,5 @@ for r in own:
 # --8<-- [end:own]
 value("l3_own_best", own[0]["split"])
 value("l3_own_mfu", f"{own[0]['mfu']:.0%}")
+claim(own[0]["pp"] > small.pp, "the planner prefers a deeper pipeline than Meta's")
 claim(own[0]["mfu"] - small.mfu < 0.05, "the planner's own split is within 5 points of Meta's MFU")

@@ -32,6 +32,7 @@ value("n_fit", str(len(result["fits"])))
 value("n_valid", str(n_valid))
 value("plain_dp_gib", f"{plain['memory']['total'] / GiB:.0f}")
 value("plain_dp_state_gib", f"{(plain['memory']['total'] - plain['memory']['activations'] - plain['memory']['logits']) / GiB:.0f}")
+claim(best["tp"] == 4 and best["pp"] > 1, "TP 4 with a pipeline is the fastest split")
 claim(not plain["fits"], "plain data parallelism does not fit Llama 3.1 70B on an H100")
 claim(abs(plain["memory"]["weights"] / tp8["memory"]["weights"] - 8) < 1e-9,
       "TP 8 holds exactly an eighth of the weights per GPU")
