@@ -114,10 +114,12 @@ def memory(cfg: ModelConfig, split: Split, batch: int, context: int) -> dict[str
     ends = counts["embedding"] + counts["lm_head"]               # both on one stage without pp,
     if split.pp > 1:                                             # else the heavier end's stage
         ends = max(counts["embedding"], counts["lm_head"])
+    # --8<-- [start:state]
     params = (layers * per_layer + ends) / split.tp
     shards = {"none": {}, "optimizer": {"optimizer"}, "full": {"weights", "grads", "optimizer"}}
     state = {part: params * size / (split.dp if part in shards[split.sharding] else 1)
              for part, size in BYTES_PER_PARAM.items()}
+    # --8<-- [end:state]
     if split.sharding == "full":    # FSDP gathers one layer at a time, and prefetches the next
         state["weights"] += 2 * per_layer / split.tp * BYTES_PER_PARAM["weights"]
     tokens = split.micro_batch * context
@@ -147,6 +149,7 @@ def step_time(cfg: ModelConfig, acc: Accelerator, split: Split, batch: int, cont
     bubble = (split.pp - 1) / (m + split.pp - 1)
     compute_with_bubble = compute / (1 - bubble)
 
+    # --8<-- [start:links]
     one_node = split.gpus <= acc.node_size
     fast, slow = acc.link_bandwidth, acc.inter_node_bandwidth
     ring = lambda n: 2 * (n - 1) / n                              # all-reduce, per byte of data
@@ -162,6 +165,7 @@ def step_time(cfg: ModelConfig, acc: Accelerator, split: Split, batch: int, cont
     else:                           # all-reduce (or reduce-scatter + all-gather) once per step
         dp_bytes = ring(split.dp) * stage_bytes if split.dp > 1 else 0.0
     dp = dp_bytes / (fast if one_node else slow)
+    # --8<-- [end:links]
     exposed = max(0.0, dp - compute_with_bubble)
     return {"compute": compute, "bubble": bubble, "compute_with_bubble": compute_with_bubble,
             "tp": tp, "pp": pp, "dp": dp, "dp_exposed": exposed,
