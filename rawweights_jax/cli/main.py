@@ -6,6 +6,7 @@
     rawweights bench train|decode|attention|arch|moe|quant|speculative|roofline [--json]
     rawweights bench dedup|tokenizers [--json]      # the data pipeline (data/)
     rawweights inspect llama-3.1-8b deepseek-v3 path/to/config.json [--context N] [--json]
+    rawweights plan llama-3.1-70b --gpus 64 --gpu h100-sxm [--batch B] [--context T] [--json]
     rawweights serve --ckpt out/cpu [--ckpt DIR ...] [--port 8000] [--batching continuous]
     rawweights export-web --ckpt out/cpu --out site/student [--dtype float16|float32]
 
@@ -23,6 +24,7 @@ import sys
 from pathlib import Path
 
 from rawweights_jax.analysis.counts import DTYPE_BYTES
+from rawweights_jax.cli import plan
 from rawweights_jax.config import PRESETS
 from rawweights_jax.config.runtime import ATTENTION_BACKENDS
 from rawweights_jax.parallel.devices import use_cpu_cores
@@ -174,6 +176,8 @@ def _build_parser() -> argparse.ArgumentParser:
                    help="bytes per weight and cache entry (bf16)")
     p.add_argument("--json", action="store_true", help="one JSON object per config")
 
+    plan.add_parser(sub, _positive_int)
+
     b = bench.add_parser("arch", help="train and decode speed: GPT-2, Llama and MoE CPU presets")
     b.add_argument("--iters", type=_positive_int, default=300, help="training steps per preset")
     b.add_argument("--json", action="store_true", help="print one JSON object")
@@ -208,6 +212,13 @@ def _build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _build_parser().parse_args(argv)
+    if args.command == "plan":           # arithmetic only: no JAX, no devices
+        try:
+            print(plan.run(args))
+        except (ValueError, OSError) as err:
+            print(f"rawweights plan: error: {err}", file=sys.stderr)
+            return 2
+        return 0
     if args.command in MULTI_DEVICE or (args.command == "bench" and args.bench != "attention"):
         use_cpu_cores()     # before JAX starts: one device per core (parallel/devices.py)
     # Only now may JAX start: the commands module imports the library's JAX-using layers.
