@@ -45,7 +45,7 @@ def run(*cmd: str | Path, **kwargs) -> None:
 
 
 def extras() -> str:
-    return "test,docs,serve,hf" if os.environ.get("RAWWEIGHTS_HF") == "1" else "test,docs,serve"
+    return "test,docs,serve,data,hf" if os.environ.get("RAWWEIGHTS_HF") == "1" else "test,docs,serve,data"
 
 
 def stamp_value() -> str:
@@ -114,7 +114,7 @@ def lock() -> None:
     pins = sorted((line.split("+")[0] for line in out.splitlines()
                    if "==" in line and line.split("==")[0].lower() not in UNPINNED), key=str.lower)
     header = ("# Every package of the dev environment, pinned (python3 dev.py lock rewrites this file).\n"
-              "# dev.py installs with `pip install -c constraints.txt -e .[test,docs,serve]` (plus `hf` when\n"
+              "# dev.py installs with `pip install -c constraints.txt -e .[test,docs,serve,data]` (plus `hf` when\n"
               "# RAWWEIGHTS_HF=1).\n")
     CONSTRAINTS.write_text(header + "\n".join(pins) + "\n")
     STAMP.write_text(stamp_value() + "\n")

@@ -8,8 +8,10 @@ A snippet that made such files in a shared result (`rwsite.shared`) publishes th
     publish("playground/robot-student", bundle_dir)     # every plain file of the folder
 
 and the build serves them at that path of the site (`site/playground/robot-student/...`),
-beside the page that loads them. The snippet's record is small: the folder's name under the
-shared results and each file's size and SHA-256, exported as the data `site_files`
+beside the page that loads them. A snippet may publish several folders (the playground's
+student and its training snapshots), each at its own path. The snippet's record is small: for
+each folder, its name under the shared results and each file's size and SHA-256, exported as
+the data `site_files`
 (`rwsite.claims.data`) so the cache keeps it with the snippet's output. The hooks
 (`rwsite/hooks.py`, `on_files`) read the records of every snippet fenced on a page, check each
 file against its hash, and add it to the build; a file gone from the cache or changed since
@@ -31,8 +33,9 @@ MAX_BYTES = 8_000_000      # everything one snippet publishes: the site is read 
 
 
 def publish(dest: str, folder: Path) -> dict:
-    """Publish every plain file of `folder`, a shared result, at `dest/<name>` in the site."""
-    from rwsite.claims import data
+    """Publish every plain file of `folder`, a shared result, at `dest/<name>` in the site;
+    returns its record."""
+    from rwsite import claims
     from rwsite.shared import shared_root
 
     if not _DEST.match(dest):
@@ -46,16 +49,34 @@ def publish(dest: str, folder: Path) -> dict:
     if total > MAX_BYTES:
         raise ValueError(f"{folder.name}: {total:,} bytes to publish, over the {MAX_BYTES:,} a snippet may")
     record = {"dest": dest, "shared": folder.name, "files": files}
-    return data(NAME, record)
+    records = [r for r in _records(claims.DATA.get(NAME, [])) if r["dest"] != dest]
+    if any(r["shared"] == folder.name for r in records):
+        raise ValueError(f"{folder.name} is already published at another path")
+    records.append(record)
+    problem = claims.data_problem({**claims.DATA, NAME: records})
+    if problem:
+        raise ValueError(f"site_files: {problem}")
+    claims.DATA[NAME] = records
+    return record
+
+
+def _records(exported: object) -> list:
+    """The records of a snippet's `site_files` data: a list (one per folder), or one record
+    (as snippets published before several folders could be)."""
+    return [exported] if isinstance(exported, dict) else exported if isinstance(exported, list) else [None]
 
 
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def resolve(record: object, shared_dir: Path) -> list[tuple[str, Path]]:
-    """(site path, file) for each file of a snippet's record, checked against its hash;
+def resolve(exported: object, shared_dir: Path) -> list[tuple[str, Path]]:
+    """(site path, file) for each file a snippet published, checked against its hash;
     ValueError saying what is wrong otherwise."""
+    return [pair for record in _records(exported) for pair in _resolve_one(record, shared_dir)]
+
+
+def _resolve_one(record: object, shared_dir: Path) -> list[tuple[str, Path]]:
     if not (isinstance(record, dict) and isinstance(record.get("dest"), str) and _DEST.match(record["dest"])
             and isinstance(record.get("shared"), str) and isinstance(record.get("files"), dict)):
         raise ValueError("its site_files record is malformed (write it with rwsite.site_files.publish)")

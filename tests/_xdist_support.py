@@ -19,7 +19,7 @@ from __future__ import annotations
 import pytest
 
 SITE_MODULES = ("test_site_build.py", "test_site_browser.py", "test_site_browser_widgets.py", "test_site_snippets.py",
-                "test_playground_browser.py")
+                "test_playground_browser.py", "test_site_browser_calculator.py")
 """Test modules that share the real site build, the snippet outcomes or `.cache/shared`: one worker runs them all."""
 
 

@@ -29,6 +29,9 @@ def test_help_everywhere(args):
     (["bench", "train", "--seed", "-1"], "seed=-1 is invalid"),
     (["bench", "attention", "--lengths", "12,x"], "expected comma-separated integers"),
     (["bench", "attention", "--backends", "flash"], "unknown backend(s) flash"),
+    (["train", "--preset", "shakespeare-char-cpu", "--tokenizer", "bpe-x"], "expected char or bpe-N"),
+    (["bench", "dedup", "--rates", "0.1,x"], "--rates '0.1,x': expected comma-separated numbers"),
+    (["bench", "dedup", "--threshold", "1.5"], "threshold=1.5: expected a Jaccard similarity"),
     (["frobnicate"], "invalid choice: 'frobnicate'"),
 ])
 def test_bad_input_is_one_line_and_exit_2(args, message):

@@ -122,15 +122,16 @@ def test_bad_checkpoints_are_named(trained, tmp_path):
 
 
 def test_an_architecture_the_browser_lacks_is_refused_by_name(tmp_path):
-    run = tiny_config(max_iters=2, position="rope", norm="rmsnorm", mlp="swiglu")
-    train(run, DATA, out_dir=tmp_path / "llama", progress=None)
+    run = tiny_config(max_iters=2, position="rope", norm="rmsnorm", mlp="geglu", qk_norm=True)
+    train(run, DATA, out_dir=tmp_path / "gemma-ish", progress=None)
     assert web.unsupported(run.model) == [
-        "position='rope' (the browser model implements 'learned')",
-        "norm='rmsnorm' (the browser model implements 'layernorm')",
-        "mlp='swiglu' (the browser model implements 'gelu')"]
-    with pytest.raises(web.ExportError, match="cannot run this architecture: position='rope'"):
-        web.export_web(tmp_path / "llama", tmp_path / "out")
+        "mlp='geglu' (the browser model implements 'gelu' or 'swiglu')",
+        "qk_norm=True (the browser model implements False)"]
+    with pytest.raises(web.ExportError, match="cannot run this architecture: mlp='geglu'"):
+        web.export_web(tmp_path / "gemma-ish", tmp_path / "out")
     assert web.unsupported(tiny_config(bias=True, tie_embeddings=False, n_kv_heads=2).model) == []
+    llama = tiny_config(position="rope", norm="rmsnorm", mlp="swiglu", n_kv_heads=2, tie_embeddings=False)
+    assert web.unsupported(llama.model) == []
 
 
 def test_the_command_writes_a_bundle_and_names_bad_input_in_one_line(trained, tmp_path):

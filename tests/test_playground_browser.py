@@ -92,6 +92,9 @@ VARIANTS = {   # name: (model changes, dtype)
     "gpt-f32": ({}, "float32"),
     "gpt-f16": ({}, "float16"),
     "untied-bias-gqa-f32": ({"bias": True, "tie_embeddings": False, "n_kv_heads": 2}, "float32"),
+    # the Llama style of the llama-char-cpu preset: rotary positions, RMSNorm, SwiGLU, GQA
+    "llama-gqa-f16": ({"position": "rope", "norm": "rmsnorm", "mlp": "swiglu", "n_kv_heads": 2,
+                       "tie_embeddings": False}, "float16"),
 }
 
 
@@ -109,10 +112,10 @@ def harness(tmp_path_factory):
         train(tiny_config(max_iters=30, **changes), data, out_dir=run, progress=None)
         export_web(run, root / name, dtype=dtype, continuation=GREEDY)
     # a bundle of an architecture model.js does not implement
-    shutil.copytree(root / "gpt-f32", root / "rope")
-    manifest = json.loads((root / "rope" / "manifest.json").read_text())
-    manifest["model"].update(position="rope", norm="rmsnorm")
-    (root / "rope" / "manifest.json").write_text(json.dumps(manifest))
+    shutil.copytree(root / "gpt-f32", root / "moe")
+    manifest = json.loads((root / "moe" / "manifest.json").read_text())
+    manifest["model"].update(n_experts=4, qk_norm=True)
+    (root / "moe" / "manifest.json").write_text(json.dumps(manifest))
     yield from serve(root)
 
 
@@ -136,6 +139,77 @@ def test_javascript_logits_and_greedy_text_equal_jax(harness, browser, variant):
     assert not problems, "\n".join(problems)
 
 
+INSIDE = """async ([url, texts]) => {
+  const {model: M, generate: G} = window.harness;
+  const m = await M.loadBundle(url);
+  return texts.map((t) => {
+    const s = m.session();
+    const bits = Array.from(G.surprisal(s, m.encode(t)));
+    s.prefill(m.encode(t).slice(-m.S));
+    const {tokens, rows} = s.attention();
+    return {bits, tokens, weights: Array.from({length: m.L}, (_, l) => rows(l).map((w) => Array.from(w)))};
+  });
+}"""
+
+
+@pytest.mark.parametrize("variant", ["gpt-f32", "untied-bias-gqa-f32", "llama-gqa-f16"])
+def test_javascript_surprise_and_attention_equal_jax(harness, browser, variant):
+    """The teacher's score (bits per character) and each head's attention weights for the last
+    character, against one JAX forward pass over the same bundle (texts within the context)."""
+    import jax
+    import jax.numpy as jnp
+
+    from rawweights_jax.model.trace import trace
+    from rawweights_jax.web.export import load_bundle
+
+    root, base = harness
+    model, tok, manifest = load_bundle(root / variant)
+    chars = "".join(manifest["vocab"])
+    texts = random_prompts(chars, [2, 7, manifest["model"]["context_len"]], seed=3)
+    page = browser.new_page()
+    page.goto(f"{base}/index.html")
+    page.wait_for_function("window.harness !== undefined")
+    got = page.evaluate(INSIDE, [f"{base}/{variant}/manifest.json", texts])
+    page.close()
+    for text, result in zip(texts, got):
+        ids = tok.encode(text)
+        t = trace(model, jnp.asarray([ids]))
+        logp = np.asarray(jax.nn.log_softmax(t.logits_BTV[0].astype(jnp.float32), axis=-1))
+        bits = -logp[np.arange(len(ids) - 1), ids[1:]] / np.log(2)
+        assert np.isnan(result["bits"][0])
+        assert np.abs(np.asarray(result["bits"][1:]) - bits).max() <= TOLERANCE, text
+        assert result["tokens"] == ids
+        probs = np.asarray(t.probs_LBNTS[:, 0, :, -1, :])           # layer, head, key
+        assert np.abs(np.asarray(result["weights"]) - probs).max() <= 1e-5, text
+        assert np.allclose(np.asarray(result["weights"]).sum(-1), 1, atol=1e-5)
+
+
+def test_surprise_past_the_context_rereads_the_latest_half(harness, browser):
+    """Past the context the score of each character is the one JAX gives it from the window the
+    JavaScript read (the latest half-context, re-read whenever the cache is full)."""
+    from rawweights_jax.web.export import last_logits, load_bundle
+
+    root, base = harness
+    model, tok, manifest = load_bundle(root / "gpt-f32")
+    S = manifest["model"]["context_len"]
+    text = random_prompts("".join(manifest["vocab"]), [3 * S + 5], seed=4)[0]
+    page = browser.new_page()
+    page.goto(f"{base}/index.html")
+    page.wait_for_function("window.harness !== undefined")
+    bits = np.asarray(page.evaluate(INSIDE, [f"{base}/gpt-f32/manifest.json", [text]])[0]["bits"])
+    page.close()
+    ids = tok.encode(text)
+    windows, start = [], 0          # the window each prediction is read from, as surprisal cuts
+    for i in range(1, len(ids)):
+        if i - start > S:
+            start = i - S // 2
+        windows.append(ids[start:i])
+    logits = last_logits(model, windows)
+    logp = logits - np.log(np.exp(logits - logits.max(-1, keepdims=True)).sum(-1, keepdims=True)) - logits.max(-1, keepdims=True)
+    expected = -logp[np.arange(len(ids) - 1), ids[1:]] / np.log(2)
+    assert np.abs(bits[1:] - expected).max() <= TOLERANCE
+
+
 def test_an_unimplemented_architecture_is_refused_by_name(harness, browser):
     _, base = harness
     page = browser.new_page()
@@ -144,11 +218,11 @@ def test_an_unimplemented_architecture_is_refused_by_name(harness, browser):
     message = page.evaluate("""async (url) => {
       try { await window.harness.model.loadBundle(url); return "loaded"; }
       catch (err) { return err.name + ": " + err.message; }
-    }""", f"{base}/rope/manifest.json")
+    }""", f"{base}/moe/manifest.json")
     page.close()
     assert message.startswith("BundleError: this model's architecture is not implemented in the browser: "
-                              "position=\"rope\""), message
-    assert 'norm="rmsnorm"' in message
+                              "n_experts=4 (the browser model implements 0)"), message
+    assert "qk_norm=true (the browser model implements false)" in message
 
 
 # ------------------------------------------------------------------ the page of the built site
@@ -214,6 +288,51 @@ def test_the_page_runs_the_shared_student_as_jax_does(site, browser):
     assert not problems, "\n".join(problems)
 
 
+def test_the_training_snapshots_and_the_views_inside(site, browser):
+    """The switcher loads each snapshot's bundle (JAX's logits again); the attention table has
+    a row per head; the teacher's score of a line equals JAX's from the shared student."""
+    import jax
+    import jax.numpy as jnp
+
+    from rawweights_jax.web.export import load_bundle
+
+    directory, base = site
+    published = sorted(int(d.name.rsplit("step", 1)[1]) for d in (directory / "playground").glob("robot-student-step*"))
+    problems: list[str] = []
+    page = open_playground(browser, base, problems)
+    page.wait_for_function("window.rawweights.playground.firstPredictionMs !== undefined")
+    final = json.loads((directory / BUNDLE / "manifest.json").read_text())
+    assert page.evaluate("window.rawweights.playground.snapshots") == published + [final["source"]["step"]]
+    assert published and page.get_by_label("The student after").is_visible()
+    for step in published:
+        reference = json.loads((directory / f"{BUNDLE}-step{step}" / "reference.json").read_text())
+        got = page.evaluate("""async ([step, text]) => {
+          const api = window.rawweights.playground;
+          await api.snapshot(step);
+          return Array.from(await api.predict(text));
+        }""", [step, reference["prompts"][0]["text"]])
+        assert np.abs(np.asarray(got) - reference["prompts"][0]["logits"]).max() <= TOLERANCE, step
+        assert f"after {step} training steps" in page.locator(".rw-pg-status").inner_text()
+    page.get_by_label("The student after").select_option(label=f"{final['source']['step']} training steps (final)")
+    page.wait_for_function(f"document.querySelector('.rw-pg-status').textContent.includes('after {final['source']['step']} training')")
+    assert page.locator(".rw-pg-attn tbody tr").count() == final["model"]["n_heads"]
+    page.get_by_label("Layer").select_option(index=final["model"]["n_layers"] - 1)
+    assert page.locator(".rw-pg-attn tbody tr").count() == final["model"]["n_heads"]
+    line = "Now is the winter of our discontent"
+    page.get_by_label("Score a text").fill(line)
+    page.wait_for_function(f"document.querySelectorAll('.rw-pg-surprise span').length === {len(line)}")
+    bits = np.asarray(page.evaluate("async (t) => Array.from(await window.rawweights.playground.surprise(t))", line))
+    model, tok, _ = load_bundle(directory / BUNDLE)
+    ids = tok.encode(line)
+    logp = np.asarray(jax.nn.log_softmax(model(jnp.asarray([ids]))[0].astype(jnp.float32), axis=-1))
+    expected = -logp[np.arange(len(ids) - 1), ids[1:]] / np.log(2)
+    assert np.abs(bits[1:] - expected).max() <= TOLERANCE
+    said = page.get_by_text("characters scored").inner_text()
+    assert said.startswith(f"{len(ids) - 1} characters scored: "), said
+    assert abs(float(said.split(": ")[1].split(" bits")[0]) - expected.mean()) <= 0.006, said
+    assert not problems, "\n".join(problems)
+
+
 @pytest.mark.parametrize("query, message", [
     ("?model=nowhere/manifest.json", "answered HTTP 404"),
     ("?model=robot-student/reference.json", "is not a rawweights bundle manifest"),
@@ -269,5 +388,5 @@ def test_keyboard_phone_and_palettes(site, browser, scheme):
     # a character the student never saw is named, not a crash
     prompt.fill("naïve")
     page.wait_for_function("document.querySelector('#rw-pg-prompt').getAttribute('aria-invalid') === 'true'")
-    assert "is not in this model's vocabulary" in page.locator(".rw-readout").inner_text()
+    assert "is not in this model's vocabulary" in page.locator(".rw-readout").first.inner_text()
     assert not problems, "\n".join(problems)

@@ -18,6 +18,7 @@ PUBLISHER = textwrap.dedent('''
         (out / "manifest.json").write_text('{"format": "demo"}')
 
     publish("models/tiny", shared("tiny-bundle", build=make))
+    publish("models/tiny-early", shared("tiny-early", build=lambda out: (out / "manifest.json").write_text("{}")))
     print("published")
 ''')
 
@@ -30,6 +31,7 @@ def test_a_published_shared_result_is_served_and_checked(tmp_path):
     served = tmp_path / "site" / "models" / "tiny"
     assert (served / "weights.bin").read_bytes() == bytes(range(256)) * 4
     assert json.loads((served / "manifest.json").read_text()) == {"format": "demo"}
+    assert (tmp_path / "site" / "models" / "tiny-early" / "manifest.json").read_text() == "{}"
     # the cached outcome still names the file: changed behind the build's back, it is refused
     shared_file = next((tmp_path / "cache" / "shared").glob("tiny-bundle-*/weights.bin"))
     shared_file.write_bytes(b"tampered")

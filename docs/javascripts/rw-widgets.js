@@ -9,7 +9,8 @@
  * - rope: data-rw-widget="rope", a head's query and key ({q, k, width, base}) and its score
  *   against distance at any base, with how far one pair has turned, cos(d theta_i);
  * - heatmap: set on a figure's <image> by the build (rwsite/fence.py); the cell under the pointer (or the keyboard
- *   cursor) shows its row, its column and its value.
+ *   cursor) shows its row, its column and its value;
+ * - calculator: in its own file (rw-calculator.js), registered in RawWeights.widgets.
  *
  * The static figure stays on the page for print and for readers without JavaScript: a widget
  * element is `hidden` until this script fills it, and the stylesheet hides widgets in print.
@@ -61,6 +62,7 @@
       input.setAttribute("aria-valuetext", label + " " + text);
     };
     input.addEventListener("input", show);
+    input.rwRefresh = show;   // for a widget that moves the slider's range or value itself
     show();
     return input;
   }
@@ -395,12 +397,17 @@
   // ---- start ---------------------------------------------------------------------------------
 
   const WIDGETS = { temperature: temperatureWidget, rope: ropeWidget };
+  // Widgets of their own files (rw-calculator.js) register in RawWeights.widgets, before this
+  // file runs (mkdocs.yml lists them first), and build with the same helpers.
+  window.RawWeights = window.RawWeights || {};
+  window.RawWeights.ui = { el, slider, dataFor };
 
   function init() {
     for (const box of document.querySelectorAll("div.rw-widget[data-rw-widget]:not([data-rw-ready])")) {
       box.setAttribute("data-rw-ready", "");
-      const make = WIDGETS[box.getAttribute("data-rw-widget")];
-      if (!make) throw new Error("rw-widgets: no widget " + box.getAttribute("data-rw-widget"));
+      const kind = box.getAttribute("data-rw-widget");
+      const make = WIDGETS[kind] || (window.RawWeights.widgets || {})[kind];
+      if (!make) throw new Error("rw-widgets: no widget " + kind);
       box.hidden = false;
       make(box, dataFor(box.getAttribute("data-rw-data")));
     }

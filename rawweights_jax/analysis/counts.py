@@ -187,14 +187,41 @@ def memory_bytes(cfg: ModelConfig, context: int, batch: int = 1, dtype: str = "b
     """
     b = dtype_bytes(dtype)
     weights = param_counts(cfg)["total"] * b
-    hidden = cfg.d_ff if not cfg.n_experts else max(
-        cfg.d_ff if "dense" in cfg.mlp_layers else 0,
-        (cfg.experts_per_token + cfg.n_shared_experts) * cfg.d_expert)
-    hidden *= 2 if cfg.mlp != "gelu" else 1
+    hidden = mlp_hidden_width(cfg) * (2 if cfg.mlp != "gelu" else 1)
     activations = batch * context * (2 * cfg.d_model + hidden) * b + batch * cfg.vocab_size * 4
     kv = kv_bytes(cfg, context, batch, dtype)
     return {"weights": weights, "kv_cache": kv, "activations": activations,
             "total": weights + kv + activations}
+
+
+def mlp_hidden_width(cfg: ModelConfig) -> int:
+    """Hidden units of the widest MLP one token passes through (its active experts' for MoE)."""
+    if not cfg.n_experts:
+        return cfg.d_ff
+    return max(cfg.d_ff if "dense" in cfg.mlp_layers else 0,
+               (cfg.experts_per_token + cfg.n_shared_experts) * cfg.d_expert)
+
+
+# --8<-- [start:activations]
+def train_activation_bytes(cfg: ModelConfig, recompute: bool = False,
+                           dtype: str = "bfloat16") -> float:
+    """Bytes one token leaves behind in one layer for the backward pass of training.
+
+    Without recomputation a layer keeps the input of every norm and matrix product: the residual
+    and its normed copy twice (attention, MLP), the queries, keys and values, the attention
+    output, and the MLP's hidden units (gate, up and their product for a gated MLP; pre- and
+    post-activation for GELU). Attention scores are not kept: blockwise (flash) attention rebuilds
+    them. With full recomputation only the layer's input is kept and the rest is rebuilt by a
+    second forward pass during the backward one. No dropout masks (these models use none).
+    """
+    b = dtype_bytes(dtype)
+    if recompute:
+        return cfg.d_model * b
+    N, K = cfg.n_heads, (cfg.n_heads if cfg.mla else cfg.n_kv_heads)   # MLA expands K, V per head
+    attention = (N + K) * cfg.qk_head_dim + (K + N) * cfg.v_head_dim
+    mlp = (3 if cfg.mlp != "gelu" else 2) * mlp_hidden_width(cfg)
+    return (4 * cfg.d_model + attention + mlp) * b
+# --8<-- [end:activations]
 
 
 def summary(cfg: ModelConfig, context: int = 8192, batch: int = 1, dtype: str = "bfloat16") -> dict:

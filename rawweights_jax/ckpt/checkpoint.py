@@ -2,7 +2,8 @@
 
 A checkpoint holds every array of the run (parameters `params/...` and optimizer state
 `opt/...`, named by their path in the pytree) plus, in the file's metadata, the run config (model and
-recipe), the step, the random key, the tokenizer's characters, the metrics history, and a
+recipe), the step, the random key, the tokenizer (its spec: characters, or a byte-level BPE's
+vocabulary and merges), the metrics history, and a
 sha256 of all tensor bytes and of every other metadata entry: a changed step or config is
 corruption, like a flipped weight. safetensors stores raw little-endian arrays behind a JSON header, so loading
 executes nothing from the file, unlike pickle.
@@ -11,7 +12,8 @@ Writes go to a temporary file in the same folder and are renamed over the target
 killed mid-write leaves the previous checkpoint intact. Loading checks, and names in its
 error, every way a file can be wrong: truncated or corrupted bytes, another model's shapes,
 missing or unexpected tensors, missing metadata. Files of the older format 1 (one mixed
-Config) are still read. A quantized model (`rawweights quantize`) is saved the same way, its
+Config) are still read, and so are files from before tokenizer specs (their `chars` alone name
+a character tokenizer). A quantized model (`rawweights quantize`) is saved the same way, its
 integers and scales as tensors and `quant` in the metadata; files without it are float.
 """
 
@@ -35,7 +37,8 @@ from safetensors.numpy import save as st_save
 from rawweights_jax.config import ModelConfig, RunConfig, Runtime, TrainConfig
 from rawweights_jax.config.base import fields_of
 from rawweights_jax.core.names import weight_name
-from rawweights_jax.data.tokenizer import CharTokenizer
+from rawweights_jax.data.tokenizer import CharTokenizer, Tokenizer
+from rawweights_jax.data.tokenizer_spec import from_spec
 from rawweights_jax.model.gpt import init_model
 from rawweights_jax.nn.quant import check_quant, quantize_params
 
@@ -83,15 +86,19 @@ def _digest(tensors: dict[str, np.ndarray], metadata: dict[str, str] | None = No
 
 
 # --8<-- [start:save]
-def save(path: str | Path, run: RunConfig, params, opt_state, step: int, key, chars: str,
-         history: dict[str, Any] | None = None, quant: dict[str, Any] | None = None) -> Path:
-    """Write a checkpoint atomically (temporary file, then rename over `path`). `quant`
-    ({"bits": 8 or 4, "group": None or N, "act_bits": None or 8}) marks quantized `params` (nn/quant.py)."""
+def save(path: str | Path, run: RunConfig, params, opt_state, step: int, key,
+         tokenizer: Tokenizer | str, history: dict[str, Any] | None = None,
+         quant: dict[str, Any] | None = None) -> Path:
+    """Write a checkpoint atomically (temporary file, then rename over `path`). `tokenizer` is
+    a Tokenizer or a string of characters (a CharTokenizer's). `quant` ({"bits": 8 or 4,
+    "group": None or N, "act_bits": None or 8}) marks quantized `params` (nn/quant.py)."""
     path = Path(path)
+    tok = CharTokenizer(tokenizer) if isinstance(tokenizer, str) else tokenizer
     tensors = {**flatten("params", params), **flatten("opt", opt_state)}
     metadata = {"format": FORMAT, "run": run.to_json(), "step": str(step),
-                "key": json.dumps(np.asarray(key).tolist()), "chars": json.dumps(chars),
-                "history": json.dumps(history or {})}
+                "key": json.dumps(np.asarray(key).tolist()),
+                "chars": json.dumps(getattr(tok, "chars", "")),   # what older readers look for
+                "tokenizer": json.dumps(tok.spec()), "history": json.dumps(history or {})}
     if quant is not None:
         metadata["quant"] = json.dumps(quant)
     metadata["sha256"] = _digest(tensors, metadata)
@@ -202,14 +209,19 @@ def prepare_folder(folder: Path) -> None:
         stale.unlink(missing_ok=True)
 
 
-def load_train_state(path: str | Path, run: RunConfig, template):
-    """The TrainState and history saved at `path`, for resuming `run` (same model)."""
+def load_train_state(path: str | Path, run: RunConfig, template, tokenizer: Tokenizer | None = None):
+    """The TrainState and history saved at `path`, for resuming `run` (same model, and the
+    same `tokenizer` when given: other token ids would mean other text)."""
     path = Path(path)
     tensors, meta = read(path)
     if "quant" in meta:
         raise CheckpointError(f"{path} holds quantized weights ({meta['quant']}): it is for "
                               "generation, training cannot resume from it")
     check_compatible(run_of(meta, path).model, run.model, path)
+    saved = tokenizer_of(meta, path)
+    if tokenizer is not None and saved.spec() != tokenizer.spec():
+        raise CheckpointError(f"{path} was trained with the {saved.name} tokenizer, not this "
+                              f"data's {tokenizer.name} (or another one of that name)")
     params = unflatten("params", template.params, tensors, path)
     opt_state = unflatten("opt", template.opt_state, tensors, path)
     key = jnp.asarray(json.loads(meta["key"]), dtype=jnp.uint32)
@@ -228,8 +240,19 @@ def load_model(path: str | Path, runtime: Runtime = Runtime()):
         template = jax.eval_shape(lambda t: quantize_params(t, quant["bits"], quant["group"],
                                                                 quant["act_bits"]), template)
     params = unflatten("params", template, tensors, path)
-    try:
-        tokenizer = CharTokenizer(json.loads(meta["chars"]))
-    except (ValueError, TypeError) as err:
-        raise CheckpointError(f"{path}: its stored vocabulary is invalid ({err})") from None
+    tokenizer = tokenizer_of(meta, path)
+    if tokenizer.vocab_size > run.model.vocab_size:
+        raise CheckpointError(f"{path}: its tokenizer {tokenizer.name} has {tokenizer.vocab_size} "
+                              f"tokens but the model only {run.model.vocab_size}")
     return nnx.merge(graphdef, params), tokenizer, run, meta
+
+
+def tokenizer_of(metadata: dict[str, str], source: Path | str = "checkpoint") -> Tokenizer:
+    """The tokenizer a checkpoint was trained with: its stored spec, or (a file from before
+    specs) a character tokenizer of its stored characters."""
+    try:
+        if "tokenizer" in metadata:
+            return from_spec(json.loads(metadata["tokenizer"]))
+        return CharTokenizer(json.loads(metadata["chars"]))
+    except (ValueError, TypeError) as err:
+        raise CheckpointError(f"{source}: its stored tokenizer is invalid ({err})") from None

@@ -22,7 +22,8 @@ from rawweights_jax.bench.roofline import bench_roofline
 from rawweights_jax.bench.train import bench_train
 from rawweights_jax.ckpt.checkpoint import LATEST, CheckpointError, load_model
 from rawweights_jax.config import Runtime, preset
-from rawweights_jax.data.shakespeare import DataError, load_shakespeare
+from rawweights_jax.data.bpe import train_bpe
+from rawweights_jax.data.shakespeare import DataError, load_shakespeare, shakespeare_text, split_text
 from rawweights_jax.inference.generate import generate
 from rawweights_jax.inference.speculative import speculative_generate
 from rawweights_jax.inference.quant import quantize_checkpoint
@@ -57,13 +58,26 @@ def train_command(args) -> None:
     if not args.resume and (out / LATEST).is_file():
         raise ValueError(f"{out / LATEST} exists: pass --resume to continue it, "
                          "or choose another --out")
-    result = train(run, load_shakespeare(), out_dir=out, resume=args.resume, mesh=device_mesh(),
-                   runtime=runtime)
+    tokenizer = _tokenizer(args.tokenizer)
+    if tokenizer is not None:
+        run = run.replace(vocab_size=tokenizer.vocab_size)
+    result = train(run, load_shakespeare(tokenizer), out_dir=out, resume=args.resume,
+                   mesh=device_mesh(), runtime=runtime)
     if result.steps_run == 0:      # a finished run resumed: nothing new to save
         return
     metrics = out / "metrics.json"
     metrics.write_text(json.dumps(result.history))
     print(f"saved {out / LATEST} and {metrics}")
+
+
+def _tokenizer(name: str):
+    """None for "char" (the preset's own vocabulary), or a BPE trained on the training split."""
+    if name == "char":
+        return None
+    size = name.removeprefix("bpe-")
+    if not name.startswith("bpe-") or not size.isdigit():
+        raise ValueError(f"--tokenizer {name!r}: expected char or bpe-N (e.g. bpe-512)")
+    return train_bpe(split_text(shakespeare_text())[0], int(size))
 
 
 def generate_command(args) -> None:
@@ -145,6 +159,21 @@ def bench_command(args) -> None:
         result = bench_serve(rates, modes, args.requests, args.max_batch, args.max_seconds,
                              soak_seconds=args.soak, stream_rounds=args.stream_rounds,
                              ckpt=args.ckpt, quiet=args.json)
+    elif args.bench == "dedup":
+        from rawweights_jax.bench.dedup import bench_dedup
+        from rawweights_jax.data.dedup import NearConfig
+
+        try:
+            rates = tuple(float(x) for x in args.rates.split(",") if x.strip())
+        except ValueError:
+            raise ValueError(f"--rates {args.rates!r}: expected comma-separated numbers") from None
+        near = NearConfig(args.shingle, args.num_perm, args.threshold)
+        result = bench_dedup(args.min_chars, args.fraction, rates, near, args.seed, quiet=args.json)
+    elif args.bench == "tokenizers":
+        from rawweights_jax.bench.tokenizers import bench_tokenizers
+
+        result = bench_tokenizers(lengths(args.vocabs, "--vocabs"), lengths(args.train_vocabs, "--train-vocabs"),
+                                  args.char_iters, quiet=args.json, mesh=mesh)
     elif args.bench == "moe":
         result = bench_moe(lengths(args.tokens, "--tokens"), quiet=args.json)
     else:

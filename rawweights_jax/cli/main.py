@@ -1,10 +1,12 @@
 """The `rawweights` command: train the robot student, make it write, measure its speed.
 
-    rawweights train --preset shakespeare-char-cpu --out out/cpu
+    rawweights train --preset shakespeare-char-cpu --out out/cpu [--tokenizer bpe-512]
     rawweights generate --ckpt out/cpu --prompt "ROMEO:" --max-new-tokens 300
     rawweights quantize --ckpt out/cpu --bits 4 --group 32 --out out/cpu-int4
     rawweights bench train|decode|attention|arch|moe|quant|speculative|roofline [--json]
+    rawweights bench dedup|tokenizers [--json]      # the data pipeline (data/)
     rawweights inspect llama-3.1-8b deepseek-v3 path/to/config.json [--context N] [--json]
+    rawweights plan llama-3.1-70b --gpus 64 --gpu h100-sxm [--batch B] [--context T] [--json]
     rawweights serve --ckpt out/cpu [--ckpt DIR ...] [--port 8000] [--batching continuous]
     rawweights export-web --ckpt out/cpu --out site/student [--dtype float16|float32]
 
@@ -22,6 +24,7 @@ import sys
 from pathlib import Path
 
 from rawweights_jax.analysis.counts import DTYPE_BYTES
+from rawweights_jax.cli import plan
 from rawweights_jax.config import PRESETS
 from rawweights_jax.config.runtime import ATTENTION_BACKENDS
 from rawweights_jax.parallel.devices import use_cpu_cores
@@ -58,6 +61,9 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, help="random seed (default: the preset's)")
     p.add_argument("--attention", choices=ATTENTION_BACKENDS,
                    help="attention backend (default: auto)")
+    p.add_argument("--tokenizer", default="char",
+                   help="char (default), or bpe-N: a byte-level BPE of N tokens (256-65536) "
+                   "learned from the training split; the model's vocabulary becomes N")
 
     p = sub.add_parser("generate", help="continue a prompt with a trained checkpoint")
     p.add_argument("--ckpt", required=True, type=Path, help="checkpoint file or folder")
@@ -170,11 +176,32 @@ def _build_parser() -> argparse.ArgumentParser:
                    help="bytes per weight and cache entry (bf16)")
     p.add_argument("--json", action="store_true", help="one JSON object per config")
 
+    plan.add_parser(sub, _positive_int)
+
     b = bench.add_parser("arch", help="train and decode speed: GPT-2, Llama and MoE CPU presets")
     b.add_argument("--iters", type=_positive_int, default=300, help="training steps per preset")
     b.add_argument("--json", action="store_true", help="print one JSON object")
     b = bench.add_parser("moe", help="one MoE layer: sorted dispatch vs the dense reference")
     b.add_argument("--tokens", default="768,8", help="tokens per batch (comma-separated)")
+    b.add_argument("--json", action="store_true", help="print one JSON object")
+    b = bench.add_parser("dedup", help="exact and near-duplicate detection on a planted corpus")
+    b.add_argument("--min-chars", type=_positive_int, default=200,
+                   help="shortest speech kept as a document (200)")
+    b.add_argument("--fraction", type=float, default=0.2, help="share of documents copied (0.2)")
+    b.add_argument("--rates", default="0.02,0.05,0.1,0.2",
+                   help="word-edit rates of the edited copies (comma-separated)")
+    b.add_argument("--threshold", type=float, default=0.5, help="Jaccard of a near duplicate (0.5)")
+    b.add_argument("--num-perm", type=_positive_int, default=128, help="MinHash size (128)")
+    b.add_argument("--shingle", type=_positive_int, default=5, help="characters per shingle (5)")
+    b.add_argument("--seed", type=int, default=0)
+    b.add_argument("--json", action="store_true", help="print one JSON object")
+    b = bench.add_parser("tokenizers", help="BPE characters per token; char vs BPE models at equal FLOPs")
+    b.add_argument("--vocabs", default="256,512,1024,2048,4096",
+                   help="BPE vocabulary sizes for characters per token (comma-separated)")
+    b.add_argument("--train-vocabs", default="512,1024",
+                   help="BPE vocabularies of the models trained against the character model")
+    b.add_argument("--char-iters", type=_positive_int, default=1000,
+                   help="training steps of the character model; BPE models get equal FLOPs (1000)")
     b.add_argument("--json", action="store_true", help="print one JSON object")
     b = bench.add_parser("attention", help="time and memory of each attention backend")
     b.add_argument("--lengths", default="256,512,1024,2048,4096,8192")
@@ -185,6 +212,13 @@ def _build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _build_parser().parse_args(argv)
+    if args.command == "plan":           # arithmetic only: no JAX, no devices
+        try:
+            print(plan.run(args))
+        except (ValueError, OSError) as err:
+            print(f"rawweights plan: error: {err}", file=sys.stderr)
+            return 2
+        return 0
     if args.command in MULTI_DEVICE or (args.command == "bench" and args.bench != "attention"):
         use_cpu_cores()     # before JAX starts: one device per core (parallel/devices.py)
     # Only now may JAX start: the commands module imports the library's JAX-using layers.

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rawweights_jax.data.tokenizer import CharTokenizer
+from rawweights_jax.data.tokenizer import CharTokenizer, Tokenizer
 
 SHAKESPEARE_URL = ("https://raw.githubusercontent.com/karpathy/char-rnn/master/"
                    "data/tinyshakespeare/input.txt")
@@ -78,23 +78,41 @@ def shakespeare_path(download: bool = True) -> Path:
 
 
 # --8<-- [start:dataset]
+def split_text(text: str, val_fraction: float = 0.1) -> tuple[str, str]:
+    """The first 1 - val_fraction of the characters for training, the rest for validation
+    (nanoGPT's split; cut on characters, so every tokenizer sees the same two texts)."""
+    if not 0 < val_fraction < 1:
+        raise ValueError(f"val_fraction={val_fraction!r}: expected a number between 0 and 1")
+    split = int(len(text) * (1 - val_fraction))
+    return text[:split], text[split:]
+
+
 @dataclass(frozen=True)
 class Dataset:
     """A text encoded once, split 90/10 into training and validation token arrays."""
 
-    tokenizer: CharTokenizer
-    train_Z: np.ndarray   # int32 token ids; Z counts the characters of a split
+    tokenizer: Tokenizer
+    train_Z: np.ndarray   # int32 token ids; Z counts the tokens of a split
     val_Z: np.ndarray
 
     @classmethod
-    def from_text(cls, text: str, val_fraction: float = 0.1) -> Dataset:
-        tok = CharTokenizer.from_text(text)
-        ids = np.asarray(tok.encode(text), dtype=np.int32)
-        split = int(len(ids) * (1 - val_fraction))   # nanoGPT: first 90% train, last 10% val
-        return cls(tok, ids[:split], ids[split:])
+    def from_text(cls, text: str, val_fraction: float = 0.1,
+                  tokenizer: Tokenizer | None = None) -> Dataset:
+        """Split, then encode each split with `tokenizer` (default: the text's characters). A
+        learned tokenizer (bpe.train_bpe) should have seen the training split only."""
+        train_text, val_text = split_text(text, val_fraction)
+        tok = tokenizer or CharTokenizer.from_text(text)
+        encode = lambda t: np.asarray(tok.encode(t), dtype=np.int32)
+        return cls(tok, encode(train_text), encode(val_text))
 # --8<-- [end:dataset]
 
 
-def load_shakespeare() -> Dataset:
-    """Tiny Shakespeare as a Dataset (65 characters; 1,003,854 train and 111,540 val tokens)."""
-    return Dataset.from_text(shakespeare_path().read_text(encoding="utf-8"))
+def shakespeare_text() -> str:
+    """Tiny Shakespeare, all 1,115,394 characters of it."""
+    return shakespeare_path().read_text(encoding="utf-8")
+
+
+def load_shakespeare(tokenizer: Tokenizer | None = None) -> Dataset:
+    """Tiny Shakespeare as a Dataset (by default 65 characters; 1,003,854 train and 111,540 val
+    tokens)."""
+    return Dataset.from_text(shakespeare_text(), tokenizer=tokenizer)

@@ -41,7 +41,7 @@ def quantize_checkpoint(src: str | Path, out: str | Path, bits: int, group: int 
     qmodel = quantize_model(model, bits, group, act_bits)
     return save(out / LATEST, run_of(meta, src), nnx.state(qmodel, nnx.Param), {},
                 int(meta["step"]), jnp.asarray(json.loads(meta["key"]), jnp.uint32),
-                json.loads(meta["chars"]), json.loads(meta["history"]),
+                tokenizer, json.loads(meta["history"]),
                 quant={"bits": bits, "group": group, "act_bits": act_bits})
 
 

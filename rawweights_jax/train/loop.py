@@ -68,12 +68,12 @@ def train(run: RunConfig, data: Dataset, *, out_dir: str | Path | None = None,
     if resume:
         if out is None:
             raise ValueError("resume=True needs out_dir")
-        state, history = ckpt.load_train_state(out / ckpt.LATEST, run, state)
+        state, history = ckpt.load_train_state(out / ckpt.LATEST, run, state, data.tokenizer)
         say(f"resumed from {out / ckpt.LATEST} at step {int(state.step)}")
     trainer = Trainer(run, graphdef, data, optimizer=optimizer, loss_fn=loss_fn, mesh=mesh)
     state = trainer.place(state)
     save = lambda name: ckpt.save(out / name, run, state.params, state.opt_state, int(state.step),
-                                  state.key, data.tokenizer.chars, history)
+                                  state.key, data.tokenizer, history)
 
     step = start = int(state.step)
     if step >= run.train.max_iters:

@@ -16,9 +16,10 @@ the logits a little (the reference records by how much, against the float32 chec
 reference itself is computed from the rounded weights, so a correct browser implementation
 matches it to float32 rounding whatever the storage type.
 
-Only the architecture the playground's JavaScript implements is exported (GPT-2 style:
-learned positions, pre-LayerNorm, GELU MLP, multi-head or grouped-query attention, tied or
-untied head, biases or none); anything else is refused naming the fields, as is a quantized
+Only the architectures the playground's JavaScript implements are exported (GPT-2 style:
+learned positions, pre-LayerNorm, GELU MLP; Llama style: rotary positions, RMSNorm, SwiGLU;
+multi-head or grouped-query attention, tied or untied head, biases or none); anything else is
+refused naming the fields, as is a quantized
 checkpoint. The folder is written whole or not at all: a temporary folder renamed into place.
 """
 
@@ -58,11 +59,12 @@ class ExportError(ValueError):
 def unsupported(cfg: ModelConfig) -> list[str]:
     """What of `cfg` the playground's JavaScript model does not implement (empty: it runs).
     docs/javascripts/playground/model.js refuses the same fields, in the same words."""
-    wanted = {"position": "learned", "norm": "layernorm", "norm_placement": "pre", "mlp": "gelu",
-              "n_experts": 0, "kv_lora_rank": None, "qk_norm": False, "sliding_window": None,
-              "embed_scale": False, "norm_zero_centered": False}
-    problems = [f"{k}={getattr(cfg, k)!r} (the browser model implements {v!r})"
-                for k, v in wanted.items() if getattr(cfg, k) != v]
+    wanted = {"position": ("learned", "rope"), "norm": ("layernorm", "rmsnorm"),
+              "norm_placement": ("pre",), "mlp": ("gelu", "swiglu"), "rope_scaling": ("none",),
+              "n_experts": (0,), "kv_lora_rank": (None,), "qk_norm": (False,),
+              "sliding_window": (None,), "embed_scale": (False,), "norm_zero_centered": (False,)}
+    problems = [f"{k}={getattr(cfg, k)!r} (the browser model implements {' or '.join(map(repr, v))})"
+                for k, v in wanted.items() if getattr(cfg, k) not in v]
     if cfg.v_head_dim != cfg.head_dim:
         problems.append(f"v_head_dim={cfg.v_head_dim} (the browser model needs it equal to head_dim)")
     return problems
@@ -182,6 +184,9 @@ def export_web(ckpt: str | Path, out: str | Path, *, dtype: str = "float16",
     if "quant" in meta:
         raise ExportError(f"{ckpt} holds quantized weights ({meta['quant']}); export the float "
                           "checkpoint it was made from")
+    if not isinstance(tokenizer, CharTokenizer):   # the playground's JavaScript reads characters
+        raise ExportError(f"{ckpt} uses the {tokenizer.name} tokenizer; the browser bundle "
+                          "supports character tokenizers only")
     cfg = run.model
     problems = unsupported(cfg)
     if problems:

@@ -1,8 +1,9 @@
-"""The playground's model: the trained robot student exported for the browser, and what storing
-its weights as float16 costs.
+"""The playground's model: the trained robot student exported for the browser, its training
+snapshots with it, and what storing its weights as float16 costs.
 
 `rawweights export-web` writes the bundle (rawweights_jax/web/export.py) once per trained
-student (a shared result), and the build publishes it beside the playground page. The cost of
+student (a shared result), and the build publishes it beside the playground page, with a
+bundle for each snapshot the training kept (the page's switcher loads one when asked). The cost of
 float16 is measured here against the float32 checkpoint: the largest change of a logit on the
 reference prompts, and the cross-entropy on validation text.
 
@@ -13,12 +14,12 @@ import json
 
 import optax
 
-from _student import student_dir
+from _student import SNAPSHOT_STEPS, student_dir
 from rawweights_jax.ckpt.checkpoint import load_model
 from rawweights_jax.data.batches import spaced_windows
 from rawweights_jax.data.shakespeare import load_shakespeare
 from rawweights_jax.web.export import export_web, load_bundle
-from rwsite.claims import claim, value
+from rwsite.claims import claim, data, value
 from rwsite.shared import shared
 from rwsite.site_files import publish
 
@@ -27,8 +28,16 @@ def _export(out):
     export_web(student_dir(), out, dtype="float16")
 
 
+def _export_snapshot(step):
+    return lambda out: export_web(student_dir() / f"ckpt_step{step}.safetensors", out, dtype="float16")
+
+
 bundle = shared("playground-bundle", build=_export, key_parts=[student_dir().name])
 publish("playground/robot-student", bundle)
+snapshots = {step: shared(f"playground-bundle-step{step}", build=_export_snapshot(step),
+                          key_parts=[student_dir().name, step]) for step in SNAPSHOT_STEPS}
+for step, folder in snapshots.items():
+    publish(f"playground/robot-student-step{step}", folder)
 
 # --8<-- [start:cost]
 model16, tok, manifest = load_bundle(bundle)       # the weights as the browser reads them
@@ -54,6 +63,14 @@ print(f"largest logit change from float16 on {rounding['prompts']} prompts: "
 print(f"validation cross-entropy: float32 {loss32:.5f}, float16 {loss16:.5f} "
       f"(change {loss16 - loss32:+.5f} nats/char)")
 
+print("\nthe greedy continuation of the same prompt at each training step:")
+for step, folder in [*snapshots.items(), (manifest["source"]["step"], bundle)]:
+    greedy = json.loads((folder / "reference.json").read_text())["greedy"]
+    print(f"{step:>5} steps: {(greedy['prompt'] + greedy['text'])[:64]!r}")
+
+value("snapshot_steps", ", ".join(map(str, SNAPSHOT_STEPS)))
+# the page's switcher: each snapshot's bundle, beside the final one
+data("playground_snapshots", {"steps": list(SNAPSHOT_STEPS), "model": "robot-student-step{step}/manifest.json"})
 value("bundle_mb", f"{sum(sizes.values()) / 1e6:.1f}")
 value("f32_mb", f"{sum(t['bytes'] for t in manifest['tensors']) * 2 / 1e6:.1f}")
 value("context", str(manifest["model"]["context_len"]))

@@ -3,8 +3,9 @@
  * `continuation` cuts the work exactly where the library's `generate` does
  * (rawweights_jax/inference/generate.py, `next_chunk`): the prompt's last context_len - 1
  * characters are read first, and when the context is full the latest half-context is read
- * again and writing goes on. With learned positions a cache cannot slide (every cached key
- * was computed at its old position), so this is the cheapest exact way past the context, and
+ * again and writing goes on. A cache cannot slide (with learned positions every cached key
+ * was computed at its old position; with rotary ones, rotated by it), so this is the library's
+ * way past the context too, and
  * following the library's cuts makes a greedy continuation here the library's, character
  * for character.
  *
@@ -82,4 +83,26 @@ export function* continuation(session, promptIds, maxNew, choose) {
     }
     first = false;
   }
+}
+
+/** The teacher's score of a text: for each character after the first, how surprised the
+ * student was to see it, -log2 p(character | the characters before it), in bits (the first
+ * character has no prediction: NaN). Reads as `continuation` writes: one cache from the first
+ * character and, once the context is full, the latest half-context read again, so a text
+ * within the context is scored exactly as one forward pass of the library scores it. */
+export function surprisal(session, ids) {
+  const S = session.model.S;
+  const bits = new Float32Array(ids.length).fill(NaN);
+  if (!ids.length) return bits;
+  let logits = session.prefill(ids.slice(0, 1));
+  for (let i = 1; i < ids.length; i++) {
+    let peak = -Infinity;
+    for (const z of logits) if (z > peak) peak = z;
+    let total = 0;
+    for (const z of logits) total += Math.exp(z - peak);
+    bits[i] = (Math.log(total) + peak - logits[ids[i]]) / Math.LN2;
+    if (i === ids.length - 1) break;
+    logits = session.length < S ? session.step(ids[i]) : session.prefill(ids.slice(i + 1 - Math.floor(S / 2), i + 1));
+  }
+  return bits;
 }

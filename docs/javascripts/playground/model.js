@@ -1,8 +1,9 @@
 /* Raw Weights playground: the robot student's forward pass in plain JavaScript.
  *
  * The same function as rawweights_jax/model/gpt.py for the GPT-2 style configs (learned
- * positions, pre-LayerNorm, GELU MLP, multi-head or grouped-query attention, tied or untied
- * head, with or without biases), one token at a time with a key/value cache, so that each new
+ * positions, pre-LayerNorm, GELU MLP) and the Llama style ones (rotary positions, RMSNorm,
+ * SwiGLU MLP), with multi-head or grouped-query attention, tied or untied head, with or
+ * without biases, one token at a time with a key/value cache, so that each new
  * character costs one token's matrix-vector products. Weights come from a bundle written by
  * `rawweights export-web` (rawweights_jax/web/export.py): manifest.json and weights.bin.
  *
@@ -23,17 +24,18 @@ export class BundleError extends Error {
 
 // The fields rawweights_jax/web/export.py `unsupported` checks, with the values implemented here.
 const IMPLEMENTED = {
-  position: "learned", norm: "layernorm", norm_placement: "pre", mlp: "gelu", n_experts: 0,
-  kv_lora_rank: null, qk_norm: false, sliding_window: null, embed_scale: false,
-  norm_zero_centered: false,
+  position: ["learned", "rope"], norm: ["layernorm", "rmsnorm"], norm_placement: ["pre"],
+  mlp: ["gelu", "swiglu"], rope_scaling: ["none"], n_experts: [0], kv_lora_rank: [null],
+  qk_norm: [false], sliding_window: [null], embed_scale: [false], norm_zero_centered: [false],
 };
 
 /** What of `config` this model does not implement (empty: it runs). */
 export function unsupported(config) {
   const problems = [];
   for (const [field, wanted] of Object.entries(IMPLEMENTED)) {
-    if (config[field] !== wanted) {
-      problems.push(`${field}=${JSON.stringify(config[field])} (the browser model implements ${JSON.stringify(wanted)})`);
+    if (!wanted.includes(config[field])) {
+      const said = wanted.map((w) => JSON.stringify(w)).join(" or ");
+      problems.push(`${field}=${JSON.stringify(config[field])} (the browser model implements ${said})`);
     }
   }
   if (config.v_head_dim !== config.head_dim) {
@@ -103,6 +105,41 @@ function layerNorm(y, x, scale, bias, eps) {
   for (let i = 0; i < n; i++) y[i] = (x[i] - mean) * inv * scale[i] + (bias ? bias[i] : 0);
 }
 
+/** RMSNorm as nn/norms.py: divide by the root-mean-square, then scale. */
+function rmsNorm(y, x, scale, eps) {
+  const n = x.length;
+  let squares = 0;
+  for (let i = 0; i < n; i++) squares += x[i] * x[i];
+  const inv = 1 / Math.sqrt(squares / n + eps);
+  for (let i = 0; i < n; i++) y[i] = x[i] * inv * scale[i];
+}
+
+/** cos and sin of every (position, pair) angle, [S, R/2], as nn/rope.py `rope_frequencies`
+ * and `rope_table` compute them (float32 frequencies and angles, no context extension). */
+function ropeTable(S, R, theta) {
+  const half = R / 2, cos = new Float32Array(S * half), sin = new Float32Array(S * half);
+  for (let i = 0; i < half; i++) {
+    const inv = Math.fround(1 / Math.fround(Math.pow(Math.fround(theta), Math.fround((2 * i) / R))));
+    for (let p = 0; p < S; p++) {
+      const angle = Math.fround(p * inv);
+      cos[p * half + i] = Math.cos(angle);
+      sin[p * half + i] = Math.sin(angle);
+    }
+  }
+  return { cos, sin, half };
+}
+
+/** Rotate the first R dimensions of the head at `x[at..at+H)` for position `pos`: pair
+ * (j, j + R/2) turns by its angle (the Hugging Face layout the library uses). */
+function rotate(x, at, rope, pos) {
+  const { cos, sin, half } = rope, row = pos * half;
+  for (let j = 0; j < half; j++) {
+    const a = x[at + j], b = x[at + j + half], c = cos[row + j], s = sin[row + j];
+    x[at + j] = a * c - b * s;
+    x[at + j + half] = b * c + a * s;
+  }
+}
+
 const GELU_C = Math.sqrt(2 / Math.PI);
 
 export class Model {
@@ -133,24 +170,35 @@ export class Model {
       if (t.shape.join() !== shape.join()) throw new BundleError(`${name} has shape [${t.shape}], expected [${shape}]`);
       return t.data;
     };
-    const bias = c.bias, qkvBias = c.qkv_bias;
+    const bias = c.bias, qkvBias = c.qkv_bias, normBias = c.bias && c.norm === "layernorm";
     this.wte = get("wte_VD", [V, D]);
-    this.wpe = get("wpe_TD", [S, D]);
+    this.wpe = c.position === "learned" ? get("wpe_TD", [S, D]) : null;
+    this.rope = c.position === "rope" ? ropeTable(S, c.rope_dim, c.rope_theta) : null;
+    this.rms = c.norm === "rmsnorm";
+    this.gated = c.mlp === "swiglu";
     this.head = c.tie_embeddings ? null : transposed(get("lm_head_DV", [D, V]), D, V);
-    this.normOut = { scale: get("norm_out/scale_D", [D]), bias: bias ? get("norm_out/bias_D", [D]) : null };
+    this.normOut = { scale: get("norm_out/scale_D", [D]), bias: normBias ? get("norm_out/bias_D", [D]) : null };
     this.layers = [];
     for (let l = 0; l < this.L; l++) {
       const p = `blocks/${l}/`;
       this.layers.push({
-        norm1: get(p + "norm_attn/scale_D", [D]), norm1b: bias ? get(p + "norm_attn/bias_D", [D]) : null,
+        norm1: get(p + "norm_attn/scale_D", [D]), norm1b: normBias ? get(p + "norm_attn/bias_D", [D]) : null,
         wqkv: transposed(get(p + "attn/wqkv_DKJH", [D, K, this.J, H]), D, K * this.J * H), bqkv: qkvBias ? get(p + "attn/bqkv_KJH", [K, this.J, H]) : null,
         wo: transposed(get(p + "attn/wo_NHD", [N, H, D]), N * H, D), bo: bias ? get(p + "attn/bo_D", [D]) : null,
-        norm2: get(p + "norm_mlp/scale_D", [D]), norm2b: bias ? get(p + "norm_mlp/bias_D", [D]) : null,
+        norm2: get(p + "norm_mlp/scale_D", [D]), norm2b: normBias ? get(p + "norm_mlp/bias_D", [D]) : null,
         win: transposed(get(p + "mlp/w_in_DF", [D, F]), D, F), bin: bias ? get(p + "mlp/b_in_F", [F]) : null,
+        wup: this.gated ? transposed(get(p + "mlp/w_up_DF", [D, F]), D, F) : null,
+        bup: this.gated && bias ? get(p + "mlp/b_up_F", [F]) : null,
         wout: transposed(get(p + "mlp/w_out_FD", [F, D]), F, D), bout: bias ? get(p + "mlp/b_out_D", [D]) : null,
       });
     }
     this.own = new Session(this);   // predict's
+  }
+
+  /** The model's normalisation (LayerNorm or RMSNorm) of x into y. */
+  norm(y, x, scale, bias) {
+    if (this.rms) rmsNorm(y, x, scale, this.eps);
+    else layerNorm(y, x, scale, bias, this.eps);
   }
 
   /** A new key/value cache with its own working buffers: several can share one model. */
@@ -197,8 +245,23 @@ export class Session {
     this.att = new Float32Array(N * H);
     this.proj = new Float32Array(D);
     this.hidden = new Float32Array(F);
+    this.up = model.gated ? new Float32Array(F) : null;
     this.scores = new Float32Array(S);
+    // what the last token read: its attention weights over the positions before it, for every
+    // layer and head ([L, N, S], only [0, length) of each row meaningful), and the tokens held
+    this.weights = new Float32Array(L * model.N * S);
+    this.tokens = new Int32Array(S);
     this.length = 0;   // positions held in the cache
+  }
+
+  /** The last token's attention weights: {tokens (the ids at positions 0..length-1),
+   * rows(layer) -> one Float32Array per head, the weights over those positions}. */
+  attention() {
+    const { N, S } = this.model, n = this.length;
+    return {
+      tokens: Array.from(this.tokens.subarray(0, n)),
+      rows: (layer) => Array.from({ length: N }, (_, h) => this.weights.subarray((layer * N + h) * S, (layer * N + h) * S + n)),
+    };
   }
 
   /** Forget the cache: the next token is at position 0. */
@@ -211,15 +274,18 @@ export class Session {
     const m = this.model;
     const { D, N, K, H, G, J, F, V, S } = m;
     const pos = this.length;
-    if (pos >= S) throw new BundleError(`position ${pos} is past the ${S} learned positions (context_len)`);
+    if (pos >= S) throw new BundleError(`position ${pos} is past the context of ${S} positions (context_len)`);
     if (!(token >= 0 && token < V)) throw new BundleError(`token id ${token} is outside the vocabulary [0, ${V})`);
     const x = this.x, h = this.h, qkv = this.qkv, att = this.att, scores = this.scores;
-    for (let d = 0; d < D; d++) x[d] = m.wte[token * D + d] + m.wpe[pos * D + d];
+    for (let d = 0; d < D; d++) x[d] = m.wte[token * D + d] + (m.wpe ? m.wpe[pos * D + d] : 0);
     for (let l = 0; l < m.L; l++) {
       const layer = m.layers[l], cacheK = this.k[l], cacheV = this.v[l];
       // attention: queries, keys and values from one product, grouped by key/value head
-      layerNorm(h, x, layer.norm1, layer.norm1b, m.eps);
+      m.norm(h, x, layer.norm1, layer.norm1b);
       matvec(qkv, h, layer.wqkv, D, K * J * H, layer.bqkv);
+      if (m.rope) {        // rotate queries and keys by position; the cache keeps rotated keys
+        for (let k = 0; k < K; k++) for (let j = 0; j < J - 1; j++) rotate(qkv, (k * J + j) * H, m.rope, pos);
+      }
       for (let k = 0; k < K; k++) {
         const slot = (pos * K + k) * H;
         for (let i = 0; i < H; i++) {
@@ -242,27 +308,34 @@ export class Session {
           scores[s] = Math.exp(scores[s] - peak);
           total += scores[s];
         }
-        const out = n * H;
+        const out = n * H, kept = (l * N + n) * S;
         for (let i = 0; i < H; i++) att[out + i] = 0;
         for (let s = 0; s <= pos; s++) {
           const weight = scores[s] / total, value = (s * K + k) * H;
+          this.weights[kept + s] = weight;
           for (let i = 0; i < H; i++) att[out + i] += weight * cacheV[value + i];
         }
       }
       matvec(this.proj, att, layer.wo, N * H, D, layer.bo);
       for (let d = 0; d < D; d++) x[d] += this.proj[d];
-      // MLP: widen, GELU (tanh approximation, as jax.nn.gelu(approximate=True)), narrow
-      layerNorm(h, x, layer.norm2, layer.norm2b, m.eps);
+      // MLP: widen, GELU (tanh approximation, as jax.nn.gelu(approximate=True)) or SwiGLU
+      // (silu(gate) * up), narrow
+      m.norm(h, x, layer.norm2, layer.norm2b);
       const u = this.hidden;
       matvec(u, h, layer.win, D, F, layer.bin);
-      for (let f = 0; f < F; f++) {
-        const z = u[f];
-        u[f] = 0.5 * z * (1 + Math.tanh(GELU_C * (z + 0.044715 * z * z * z)));
+      if (m.gated) {
+        matvec(this.up, h, layer.wup, D, F, layer.bup);
+        for (let f = 0; f < F; f++) u[f] = (u[f] / (1 + Math.exp(-u[f]))) * this.up[f];
+      } else {
+        for (let f = 0; f < F; f++) {
+          const z = u[f];
+          u[f] = 0.5 * z * (1 + Math.tanh(GELU_C * (z + 0.044715 * z * z * z)));
+        }
       }
       matvec(this.proj, u, layer.wout, F, D, layer.bout);
       for (let d = 0; d < D; d++) x[d] += this.proj[d];
     }
-    layerNorm(h, x, m.normOut.scale, m.normOut.bias, m.eps);
+    m.norm(h, x, m.normOut.scale, m.normOut.bias);
     const logits = new Float32Array(V);
     if (m.head) matvec(logits, h, m.head, D, V, null);
     else {    // tied: each token scored by its embedding's dot product with the final state
@@ -273,6 +346,7 @@ export class Session {
         logits[v] = dot;
       }
     }
+    this.tokens[pos] = token;
     this.length = pos + 1;
     return logits;
   }
