@@ -3,7 +3,7 @@
     rawweights train --preset shakespeare-char-cpu --out out/cpu
     rawweights generate --ckpt out/cpu --prompt "ROMEO:" --max-new-tokens 300
     rawweights quantize --ckpt out/cpu --bits 4 --group 32 --out out/cpu-int4
-    rawweights bench train|decode|attention|arch|moe|quant|speculative|roofline [--json]
+    rawweights bench train|decode|attention|arch|moe|quant|speculative|roofline|scaling [--json]
     rawweights inspect llama-3.1-8b deepseek-v3 path/to/config.json [--context N] [--json]
     rawweights serve --ckpt out/cpu [--ckpt DIR ...] [--port 8000] [--batching continuous]
     rawweights export-web --ckpt out/cpu --out site/student [--dtype float16|float32]
@@ -175,6 +175,9 @@ def _build_parser() -> argparse.ArgumentParser:
     b.add_argument("--json", action="store_true", help="print one JSON object")
     b = bench.add_parser("moe", help="one MoE layer: sorted dispatch vs the dense reference")
     b.add_argument("--tokens", default="768,8", help="tokens per batch (comma-separated)")
+    b.add_argument("--json", action="store_true", help="print one JSON object")
+    b = bench.add_parser("scaling", help="isoFLOP sweep of tiny GPTs and the fitted scaling laws")
+    b.add_argument("--quick", action="store_true", help="only the cheapest point (no fits)")
     b.add_argument("--json", action="store_true", help="print one JSON object")
     b = bench.add_parser("attention", help="time and memory of each attention backend")
     b.add_argument("--lengths", default="256,512,1024,2048,4096,8192")
