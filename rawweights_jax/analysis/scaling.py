@@ -61,7 +61,9 @@ def _check_runs(**arrays) -> list[np.ndarray]:
 
 # --8<-- [start:objective]
 def _objective(theta, logN, logD, logL, delta):
-    """Summed Huber loss of log L - LSE(a - alpha log N, b - beta log D, e), with its gradient."""
+    """Summed Huber loss of log L - LSE(a - alpha log N, b - beta log D, e), with its gradient,
+    both divided by delta: residuals ~1e-3 make the raw sum ~1e-4, where L-BFGS's stopping
+    tests (relative to the objective's scale) would stop it early."""
     a, b, e, alpha, beta = theta
     terms = np.stack([a - alpha * logN, b - beta * logD, np.full_like(logN, e)])
     pred = logsumexp(terms, axis=0)
@@ -72,7 +74,7 @@ def _objective(theta, logN, logD, logL, delta):
     w = np.exp(terms - pred) * dr                      # softmax weights of the three terms
     grad = np.array([w[0].sum(), w[1].sum(), w[2].sum(),
                      -(w[0] * logN).sum(), -(w[1] * logD).sum()])
-    return loss, grad
+    return loss / delta, grad / delta
 # --8<-- [end:objective]
 
 
@@ -112,14 +114,13 @@ def fit_law(N, D, L, *, delta: float = HUBER_DELTA, starts=None) -> LawFit:
     bounds = [(None, None)] * 3 + [(0.0, 5.0)] * 2
     best = None
     for x0 in starts:
-        # the summed Huber loss is tiny (residuals ~1e-3): tolerances far below scipy's defaults
         res = minimize(_objective, np.asarray(x0, float), args=logs, jac=True, method="L-BFGS-B",
-                       bounds=bounds, options={"ftol": 1e-15, "gtol": 1e-12, "maxiter": 5000})
+                       bounds=bounds, options={"ftol": 1e-10, "gtol": 1e-6, "maxiter": 1000})
         if best is None or res.fun < best.fun:
             best = res
     a, b, e, alpha, beta = best.x
     return LawFit(float(np.exp(e)), float(np.exp(a)), float(np.exp(b)), float(alpha),
-                  float(beta), float(best.fun))
+                  float(beta), float(best.fun * delta))
 
 
 def _as_start(fit: LawFit) -> tuple[float, ...]:
