@@ -177,6 +177,6 @@ def bench_scaling(quick: bool = False, quiet: bool = False, mesh: Mesh | None = 
     out.update(environment())
     if not quiet:
         for r in runs:
-            print(f"  C={r["budget"]:.2g} {r['shape']:<8} N={r['params']:>9,} D={r['tokens']:>11,} "
+            print(f"  C={r['budget']:.2g} {r['shape']:<8} N={r['params']:>9,} D={r['tokens']:>11,} "
                   f"val_loss {r['val_loss']:.4f}")
     return out
