@@ -159,7 +159,7 @@ def bootstrap_law(N, D, L, *, n_boot: int = 200, seed: int = 0, level: float = 0
         out = {k: getattr(fit, k) for k in ("E", "A", "B", "alpha", "beta")}
         out["a"] = fit.beta / (fit.alpha + fit.beta)
         for C in budgets:
-            out[f"tokens_per_param@{C:.2g}"] = float(
+            out[f"tokens_per_param@{C:.3g}"] = float(
                 law_optimum(fit, C, flops_per_param_token)["tokens_per_param"])
         return out
 

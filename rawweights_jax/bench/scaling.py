@@ -152,7 +152,7 @@ def bench_scaling(quick: bool = False, quiet: bool = False, mesh: Mesh | None = 
     for i, (budget, shape) in enumerate(plan):
         runs.append(train_point(budget, shape, data, mesh=mesh))
         r = runs[-1]
-        say(f"[{i + 1}/{len(plan)}] C={budget:.2g} {shape}: N={r['params']:,} D={r['tokens']:,} "
+        say(f"[{i + 1}/{len(plan)}] C={budget:.3g} {shape}: N={r['params']:,} D={r['tokens']:,} "
             f"val {r['val_loss']:.4f} ({r['seconds']:.0f}s, {time.perf_counter() - t0:.0f}s in all)")
     out = {"benchmark": "scaling", "quick": quick, "context": CONTEXT, "recipe": {k: v for k, v in RECIPE.to_dict().items()
                                                        if k not in PER_RUN},
@@ -165,7 +165,7 @@ def bench_scaling(quick: bool = False, quiet: bool = False, mesh: Mesh | None = 
             repeats.append({"budget": budget, "shape": shape, "seeds": [SEED, NOISE_SEED],
                             "val_losses": [first["val_loss"], again["val_loss"]],
                             "seconds": again["seconds"]})
-            say(f"noise: C={budget:.2g} {shape} seed {NOISE_SEED}: val {again['val_loss']:.4f} "
+            say(f"noise: C={budget:.3g} {shape} seed {NOISE_SEED}: val {again['val_loss']:.4f} "
                 f"(seed {SEED}: {first['val_loss']:.4f})")
         spread = max(abs(p["val_losses"][1] - p["val_losses"][0]) for p in repeats)
         out["noise"] = {"repeats": repeats, "max_seed_spread": round(spread, 5),
@@ -179,6 +179,6 @@ def bench_scaling(quick: bool = False, quiet: bool = False, mesh: Mesh | None = 
     out.update(environment())
     if not quiet:
         for r in runs:
-            print(f"  C={r['budget']:.2g} {r['shape']:<8} N={r['params']:>9,} D={r['tokens']:>11,} "
+            print(f"  C={r['budget']:.3g} {r['shape']:<8} N={r['params']:>9,} D={r['tokens']:>11,} "
                   f"val_loss {r['val_loss']:.4f}")
     return out

@@ -44,12 +44,12 @@ k = sweep["fit"]["flops_per_param_token"]
 iso = sweep["fit"]["isoflop"]
 print("compute-optimal tokens per parameter (Chinchilla: about 20)")
 for i, C in enumerate(budgets):
-    t = law[f"tokens_per_param@{C:.2g}"]
-    print(f"  C = {C:.2g}: the fitted law {t['value']:.0f} ({t['low']:.0f} to {t['high']:.0f}), "
+    t = law[f"tokens_per_param@{C:.3g}"]
+    print(f"  C = {C:.3g}: the fitted law {t['value']:.0f} ({t['low']:.0f} to {t['high']:.0f}), "
           f"the parabola {iso['tokens_per_param'][i]:.0f}")
 # --8<-- [end:table]
 
-tpp = [law[f"tokens_per_param@{C:.2g}"] for C in budgets]
+tpp = [law[f"tokens_per_param@{C:.3g}"] for C in budgets]
 value("alpha", f"{law['alpha']['value']:.2f}")
 value("alpha_ci", f"{law['alpha']['low']:.2f} to {law['alpha']['high']:.2f}")
 value("beta", f"{law['beta']['value']:.2f}")
@@ -66,7 +66,7 @@ value("k_flops", f"{k:.2f}")
 fig, (left, right) = plt.subplots(1, 2, figsize=(7.6, 3.4))
 for i, C in enumerate(budgets):
     sel = np.array([r["budget"] == C for r in runs])
-    left.plot(L[sel], fit.predict(N[sel], D[sel]), "o", color=f"C{i}", label=f"C = {C:.2g}")
+    left.plot(L[sel], fit.predict(N[sel], D[sel]), "o", color=f"C{i}", label=f"C = {C:.3g}")
 lim = [L.min() - 0.05, L.max() + 0.05]
 left.plot(lim, lim, color="C7", lw=1)
 left.set_xlabel("measured validation loss")

@@ -29,7 +29,7 @@ runs = sweep["runs"]
 print(f"run by `{sweep['command']}` on {sweep['device']}, {sweep['date']}, "
       f"library commit {sweep['commit']}: {len(runs)} runs in {sweep['wall_seconds'] / 60:.0f} min")
 table(["budget C", "model", "params N", "tokens D", "D / N", "val loss"],
-      [[f"{r['budget']:.2g}", r["shape"], f"{r['params']:,}", f"{r['tokens'] / 1e6:.1f} M",
+      [[f"{r['budget']:.3g}", r["shape"], f"{r['params']:,}", f"{r['tokens'] / 1e6:.1f} M",
         f"{r['tokens'] / r['params']:.0f}", f"{r['val_loss']:.3f}"] for r in runs], align="llrrrr")
 # --8<-- [end:runs]
 
@@ -43,7 +43,7 @@ k = sweep["fit"]["flops_per_param_token"]          # our C = k N D (6, plus atte
 D_opt = [C / (k * n) for C, n in zip(budgets, N_opt)]
 _, a = power_law(budgets, N_opt)
 for C, n, d in zip(budgets, N_opt, D_opt):
-    print(f"C = {C:.2g}: best N ~ {n:,.0f} parameters, D ~ {d / 1e6:.1f} M tokens, "
+    print(f"C = {C:.3g}: best N ~ {n:,.0f} parameters, D ~ {d / 1e6:.1f} M tokens, "
           f"{d / n:.0f} tokens per parameter")
 print(f"N_opt grows as C^{a:.2f} (Chinchilla's approach 2: C^{sweep['chinchilla']['a_approach2']})")
 # --8<-- [end:vertices]
@@ -53,7 +53,7 @@ claim(np.allclose(N_opt, sweep["fit"]["isoflop"]["N_opt"], rtol=1e-6),
       "the parabolas drawn here are the ones the benchmark fitted")
 value("n_runs", str(len(runs)))
 value("n_budgets", str(len(budgets)))
-value("budget_range", f"{budgets[0]:.2g} to {budgets[-1]:.2g}")
+value("budget_range", f"{budgets[0]:.3g} to {budgets[-1]:.3g}")
 value("sweep_minutes", f"{sweep['wall_seconds'] / 60:.0f}")
 value("seed_spread", f"{noise['max_seed_spread']:.3f}")
 value("a_iso", f"{a:.2f}")
@@ -64,7 +64,7 @@ for i, C in enumerate(budgets):
     curve = sorted((r for r in runs if r["budget"] == C), key=lambda r: r["params"])
     N = np.array([r["params"] for r in curve], float)
     L = np.array([r["val_loss"] for r in curve])
-    left.plot(N, L, "o", color=f"C{i}", label=f"C = {C:.2g}")
+    left.plot(N, L, "o", color=f"C{i}", label=f"C = {C:.3g}")
     x = np.linspace(np.log(N[0]) - 0.3, np.log(N[-1]) + 0.3, 100)
     left.plot(np.exp(x), np.polyval(np.polyfit(np.log(N), L, 2), x), color=f"C{i}", lw=1)
     left.axvline(N_opt[i], color=f"C{i}", ls=":", lw=1)
