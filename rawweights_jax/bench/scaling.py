@@ -61,7 +61,7 @@ CHINCHILLA = {"tokens_per_param": 20.0, "E": 1.69, "A": 406.4, "B": 410.7, "alph
               "beta": 0.28, "a_approach2": 0.49,
               "source": "Hoffmann et al. 2022, Training Compute-Optimal Large Language Models, "
                         "arXiv 2203.15556: Chinchilla, 70B parameters on 1.4T tokens (20 per "
-                        "parameter); approach 3 fit (section 3.3, eq. 10); approach 2 exponent "
+                        "parameter); approach 3 fit (section 3.3); approach 2 exponent "
                         "a = 0.49 (Table 2)"}
 """The published figures the page compares with."""
 

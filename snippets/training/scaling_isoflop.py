@@ -17,6 +17,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from rawweights_jax.analysis.scaling import isoflop_minimum, power_law
+from rawweights_jax.data.shakespeare import load_shakespeare
 from rwsite.claims import claim, value
 from rwsite.tables import table
 
@@ -51,7 +52,12 @@ print(f"N_opt grows as C^{a:.2f} (Chinchilla's approach 2: C^{sweep['chinchilla'
 noise = sweep["noise"]
 claim(np.allclose(N_opt, sweep["fit"]["isoflop"]["N_opt"], rtol=1e-6),
       "the parabolas drawn here are the ones the benchmark fitted")
+train_chars = len(load_shakespeare().train_Z)
 value("n_runs", str(len(runs)))
+value("n_min", f"{min(r['params'] for r in runs):,}")
+value("n_max", f"{max(r['params'] for r in runs):,}")
+value("max_epochs", f"{max(r['tokens'] for r in runs) / train_chars:.0f}")
+value("train_chars", f"{train_chars:,}")
 value("n_budgets", str(len(budgets)))
 value("budget_range", f"{budgets[0]:.3g} to {budgets[-1]:.3g}")
 value("sweep_minutes", f"{sweep['wall_seconds'] / 60:.0f}")
