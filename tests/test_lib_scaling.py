@@ -45,12 +45,12 @@ def test_the_huber_fit_recovers_the_constants_that_made_the_losses():
 
 def test_bootstrap_intervals_bracket_the_true_exponents_and_widen_with_noise():
     _, N, D, L = synthetic_sweep(noise=0.002)
-    quiet = bootstrap_law(N, D, L, n_boot=8, budgets=(1e12,), flops_per_param_token=K)
+    quiet = bootstrap_law(N, D, L, n_boot=6, budgets=(1e12,), flops_per_param_token=K)
     for name in ("alpha", "beta"):
         lo, hi = quiet[name]["low"], quiet[name]["high"]
         assert lo - 0.02 <= getattr(TRUE, name) <= hi + 0.02, (name, lo, hi)
     _, N, D, L = synthetic_sweep(noise=0.02)
-    noisy = bootstrap_law(N, D, L, n_boot=8)
+    noisy = bootstrap_law(N, D, L, n_boot=6)
     width = lambda r: r["beta"]["high"] - r["beta"]["low"]
     assert width(noisy) > width(quiet)
     assert "tokens_per_param@1e+12" in quiet and "a" in quiet

@@ -41,12 +41,12 @@ table(["constant", "fitted", f"95% interval ({sweep['fit']['n_boot']} resamples)
       rows, align="lrrr")
 budgets = sorted({r["budget"] for r in runs})
 k = sweep["fit"]["flops_per_param_token"]
-iso = sweep["fit"]["isoflop"]
+best = [min((r for r in runs if r["budget"] == C), key=lambda r: r["val_loss"]) for C in budgets]
 print("compute-optimal tokens per parameter (Chinchilla: about 20)")
-for i, C in enumerate(budgets):
+for C, b in zip(budgets, best):
     t = law[f"tokens_per_param@{C:.3g}"]
-    print(f"  C = {C:.3g}: the fitted law {t['value']:.0f} ({t['low']:.0f} to {t['high']:.0f}), "
-          f"the parabola {iso['tokens_per_param'][i]:.0f}")
+    print(f"  C = {C:.3g}: the fitted law {t['value']:.0f} ({t['low']:.0f} to {t['high']:.0f}); "
+          f"the best run {b['tokens'] / b['params']:.0f}")
 # --8<-- [end:table]
 
 tpp = [law[f"tokens_per_param@{C:.3g}"] for C in budgets]
@@ -61,6 +61,14 @@ value("a_law_ci", f"{law['a']['low']:.2f} to {law['a']['high']:.2f}")
 value("tpp_law", f"{tpp[0]['value']:.0f} to {tpp[-1]['value']:.0f}")
 value("tpp_law_ci", f"{min(t['low'] for t in tpp):.0f} to {max(t['high'] for t in tpp):.0f}")
 value("fit_rms", f"{100 * rms:.1f}%")
+claim(law["alpha"]["low"] <= chinchilla["alpha"] <= law["alpha"]["high"]
+      and not law["beta"]["low"] <= chinchilla["beta"] <= law["beta"]["high"]
+      and law["beta"]["high"] < chinchilla["beta"],
+      "Chinchilla's alpha is inside our interval, its beta above ours", law=law)
+claim(law["a"]["high"] < chinchilla["a_approach2"], "our a is below Chinchilla's", a=law["a"])
+claim(min(t["low"] for t in tpp) > chinchilla["tokens_per_param"],
+      "even the low end of every interval is above 20 tokens per parameter")
+claim(law["E"]["low"] < 0.01, "the fit cannot tell E from zero", E=law["E"])
 value("k_flops", f"{k:.2f}")
 
 fig, (left, right) = plt.subplots(1, 2, figsize=(7.6, 3.4))
@@ -77,7 +85,7 @@ C_line = np.geomspace(budgets[0] / 3, budgets[-1] * 3, 60)
 right.loglog(C_line, law_optimum(fit, C_line, k)["tokens_per_param"], color="C0", label="fitted law")
 right.fill_between(budgets, [t["low"] for t in tpp], [t["high"] for t in tpp], color="C0", alpha=0.2,
                    label="95% interval")
-right.loglog(budgets, iso["tokens_per_param"], "s", color="C3", label="parabola minima")
+right.loglog(budgets, [b["tokens"] / b["params"] for b in best], "s", color="C3", label="best run")
 right.axhline(chinchilla["tokens_per_param"], color="C2", ls="--", lw=1, label="Chinchilla, 20")
 right.set_xlabel("training FLOPs C")
 right.set_ylabel("best tokens per parameter")

@@ -16,7 +16,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
-from rawweights_jax.analysis.scaling import isoflop_minimum, power_law
+from rawweights_jax.analysis.scaling import isoflop_minimum
 from rawweights_jax.data.shakespeare import load_shakespeare
 from rwsite.claims import claim, value
 from rwsite.tables import table
@@ -36,24 +36,41 @@ table(["budget C", "model", "params N", "tokens D", "D / N", "val loss"],
 
 # --8<-- [start:vertices]
 budgets = sorted({r["budget"] for r in runs})
-N_opt = []
+best, vertex = [], []
 for C in budgets:
-    curve = [r for r in runs if r["budget"] == C]
-    N_opt.append(isoflop_minimum([r["params"] for r in curve], [r["val_loss"] for r in curve]))
-k = sweep["fit"]["flops_per_param_token"]          # our C = k N D (6, plus attention)
-D_opt = [C / (k * n) for C, n in zip(budgets, N_opt)]
-_, a = power_law(budgets, N_opt)
-for C, n, d in zip(budgets, N_opt, D_opt):
-    print(f"C = {C:.3g}: best N ~ {n:,.0f} parameters, D ~ {d / 1e6:.1f} M tokens, "
-          f"{d / n:.0f} tokens per parameter")
-print(f"N_opt grows as C^{a:.2f} (Chinchilla's approach 2: C^{sweep['chinchilla']['a_approach2']})")
+    curve = sorted((r for r in runs if r["budget"] == C), key=lambda r: r["params"])
+    N, L = [r["params"] for r in curve], [r["val_loss"] for r in curve]
+    best.append(curve[int(np.argmin(L))])
+    try:
+        vertex.append(isoflop_minimum(N, L))       # the parabola's bottom, in log N
+    except ValueError:                             # curving down: no bottom at all
+        vertex.append(None)
+    where = ("no minimum" if vertex[-1] is None else f"vertex at N ~ {vertex[-1]:,.0f}"
+             + ("" if N[0] <= vertex[-1] <= N[-1] else ", outside the sweep"))
+    print(f"C = {C:.3g}: lowest loss {best[-1]['val_loss']:.3f} at N = {best[-1]['params']:,} "
+          f"({best[-1]['tokens'] / best[-1]['params']:.0f} tokens per parameter); parabola {where}")
 # --8<-- [end:vertices]
 
 noise = sweep["noise"]
-claim(np.allclose(N_opt, sweep["fit"]["isoflop"]["N_opt"], rtol=1e-6),
-      "the parabolas drawn here are the ones the benchmark fitted")
+iso = sweep["fit"]["isoflop"]
+claim(("error" in iso) == (None in vertex) and
+      ("error" in iso or np.allclose(vertex, iso["N_opt"], rtol=1e-6)),
+      "the parabolas here are the ones the benchmark fitted", iso=iso)
+smallest = {C: min(r["params"] for r in runs if r["budget"] == C) for C in budgets}
+largest = {C: max(r["params"] for r in runs if r["budget"] == C) for C in budgets}
+inside = [v is not None and smallest[C] <= v <= largest[C] for C, v in zip(budgets, vertex)]
+claim(all(b["params"] == smallest[b["budget"]] for b in best) and not any(inside),
+      "at every budget the smallest model wins and no parabola bottoms out inside the sweep",
+      best=[b["shape"] for b in best], vertex=vertex)
+value("best_tpp", ", ".join(f"{b['tokens'] / b['params']:.0f}" for b in best))
+value("best_tpp_min", f"{min(b['tokens'] / b['params'] for b in best):.0f}")
+value("min_steps", str(min(r["steps"] for r in runs)))
+value("max_steps", str(max(r["steps"] for r in runs)))
 train_chars = len(load_shakespeare().train_Z)
 value("n_runs", str(len(runs)))
+value("context", str(sweep["context"]))
+value("val_chars", f"{sweep['val_windows'] * sweep['context']:,}")
+value("tokens_per_step", f"{sweep['recipe']['batch_size'] * sweep['context']:,}")
 value("n_min", f"{min(r['params'] for r in runs):,}")
 value("n_max", f"{max(r['params'] for r in runs):,}")
 value("max_epochs", f"{max(r['tokens'] for r in runs) / train_chars:.0f}")
@@ -62,8 +79,6 @@ value("n_budgets", str(len(budgets)))
 value("budget_range", f"{budgets[0]:.3g} to {budgets[-1]:.3g}")
 value("sweep_minutes", f"{sweep['wall_seconds'] / 60:.0f}")
 value("seed_spread", f"{noise['max_seed_spread']:.3f}")
-value("a_iso", f"{a:.2f}")
-value("tpp_iso", ", ".join(f"{d / n:.0f}" for n, d in zip(N_opt, D_opt)))
 
 fig, (left, right) = plt.subplots(1, 2, figsize=(7.6, 3.4), width_ratios=(3, 2))
 for i, C in enumerate(budgets):
@@ -73,16 +88,15 @@ for i, C in enumerate(budgets):
     left.plot(N, L, "o", color=f"C{i}", label=f"C = {C:.3g}")
     x = np.linspace(np.log(N[0]) - 0.3, np.log(N[-1]) + 0.3, 100)
     left.plot(np.exp(x), np.polyval(np.polyfit(np.log(N), L, 2), x), color=f"C{i}", lw=1)
-    left.axvline(N_opt[i], color=f"C{i}", ls=":", lw=1)
 left.set_xscale("log")
 left.set_xlabel("parameters N")
 left.set_ylabel("validation loss (nats/char)")
 left.set_title("IsoFLOP curves")
 left.legend(fontsize=9)
-C_line = np.geomspace(budgets[0] / 2, budgets[-1] * 2, 50)
-k_N, _ = power_law(budgets, N_opt)
-right.loglog(budgets, N_opt, "o", color="C3", label="parabola minima")
-right.loglog(C_line, k_N * C_line ** a, color="C3", lw=1, label=f"N ~ C^{a:.2f}")
+right.loglog(budgets, [b["params"] for b in best], "o", color="C3", label="lowest measured")
+shown = [(C, v) for C, v in zip(budgets, vertex) if v is not None]
+if shown:
+    right.loglog(*zip(*shown), "s", mfc="none", color="C4", label="parabola vertex")
 right.set_xlabel("training FLOPs C")
 right.set_ylabel("best N")
 right.set_title("Best size per budget")
