@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 
 import matplotlib.pyplot as plt
+from matplotlib.ticker import NullFormatter
 import numpy as np
 
 from rawweights_jax.analysis.scaling import fit_law, law_optimum
@@ -91,4 +92,6 @@ right.set_xlabel("training FLOPs C")
 right.set_ylabel("best tokens per parameter")
 right.set_title("Compute-optimal D / N")
 right.legend(fontsize=9)
+right.xaxis.set_minor_formatter(NullFormatter())   # log axes: label the decades only
+right.yaxis.set_minor_formatter(NullFormatter())
 plt.show()

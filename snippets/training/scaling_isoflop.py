@@ -14,6 +14,7 @@ import json
 from pathlib import Path
 
 import matplotlib.pyplot as plt
+from matplotlib.ticker import NullFormatter
 import numpy as np
 
 from rawweights_jax.analysis.scaling import isoflop_minimum
@@ -92,7 +93,8 @@ left.set_xscale("log")
 left.set_xlabel("parameters N")
 left.set_ylabel("validation loss (nats/char)")
 left.set_title("IsoFLOP curves")
-left.legend(fontsize=9)
+left.set_ylim(top=max(r["val_loss"] for r in runs) + 0.2)
+left.legend(fontsize=9, loc="upper left")
 right.loglog(budgets, [b["params"] for b in best], "o", color="C3", label="lowest measured")
 shown = [(C, v) for C, v in zip(budgets, vertex) if v is not None]
 if shown:
@@ -101,4 +103,7 @@ right.set_xlabel("training FLOPs C")
 right.set_ylabel("best N")
 right.set_title("Best size per budget")
 right.legend(fontsize=9)
+left.xaxis.set_minor_formatter(NullFormatter())   # log axes: label the decades only
+right.xaxis.set_minor_formatter(NullFormatter())
+right.yaxis.set_minor_formatter(NullFormatter())
 plt.show()
