@@ -13,9 +13,9 @@ import json
 from pathlib import Path
 
 import matplotlib.pyplot as plt
-from matplotlib.ticker import NullFormatter
 import numpy as np
 
+from _scaling import finish
 from rawweights_jax.analysis.scaling import fit_law, law_optimum
 from rwsite.claims import claim, value
 from rwsite.tables import table
@@ -78,20 +78,12 @@ for i, C in enumerate(budgets):
     left.plot(L[sel], fit.predict(N[sel], D[sel]), "o", color=f"C{i}", label=f"C = {C:.3g}")
 lim = [L.min() - 0.05, L.max() + 0.05]
 left.plot(lim, lim, color="C7", lw=1)
-left.set_xlabel("measured validation loss")
-left.set_ylabel("fitted L(N, D)")
-left.set_title("The law against the runs")
-left.legend(fontsize=9)
+finish(left, "measured validation loss", "fitted L(N, D)", "The law against the runs")
 C_line = np.geomspace(budgets[0] / 3, budgets[-1] * 3, 60)
 right.loglog(C_line, law_optimum(fit, C_line, k)["tokens_per_param"], color="C0", label="fitted law")
 right.fill_between(budgets, [t["low"] for t in tpp], [t["high"] for t in tpp], color="C0", alpha=0.2,
                    label="95% interval")
 right.loglog(budgets, [b["tokens"] / b["params"] for b in best], "s", color="C3", label="best run")
 right.axhline(chinchilla["tokens_per_param"], color="C2", ls="--", lw=1, label="Chinchilla, 20")
-right.set_xlabel("training FLOPs C")
-right.set_ylabel("best tokens per parameter")
-right.set_title("Compute-optimal D / N")
-right.legend(fontsize=9)
-right.xaxis.set_minor_formatter(NullFormatter())   # log axes: label the decades only
-right.yaxis.set_minor_formatter(NullFormatter())
+finish(right, "training FLOPs C", "best tokens per parameter", "Compute-optimal D / N")
 plt.show()

@@ -14,9 +14,9 @@ import json
 from pathlib import Path
 
 import matplotlib.pyplot as plt
-from matplotlib.ticker import NullFormatter
 import numpy as np
 
+from _scaling import finish
 from rawweights_jax.analysis.scaling import isoflop_minimum
 from rawweights_jax.data.shakespeare import load_shakespeare
 from rwsite.claims import claim, value
@@ -90,20 +90,11 @@ for i, C in enumerate(budgets):
     x = np.linspace(np.log(N[0]) - 0.3, np.log(N[-1]) + 0.3, 100)
     left.plot(np.exp(x), np.polyval(np.polyfit(np.log(N), L, 2), x), color=f"C{i}", lw=1)
 left.set_xscale("log")
-left.set_xlabel("parameters N")
-left.set_ylabel("validation loss (nats/char)")
-left.set_title("IsoFLOP curves")
 left.set_ylim(top=max(r["val_loss"] for r in runs) + 0.2)
-left.legend(fontsize=9, loc="upper left")
+finish(left, "parameters N", "validation loss (nats/char)", "IsoFLOP curves", loc="upper left")
 right.loglog(budgets, [b["params"] for b in best], "o", color="C3", label="lowest measured")
 shown = [(C, v) for C, v in zip(budgets, vertex) if v is not None]
 if shown:
     right.loglog(*zip(*shown), "s", mfc="none", color="C4", label="parabola vertex")
-right.set_xlabel("training FLOPs C")
-right.set_ylabel("best N")
-right.set_title("Best size per budget")
-right.legend(fontsize=9)
-left.xaxis.set_minor_formatter(NullFormatter())   # log axes: label the decades only
-right.xaxis.set_minor_formatter(NullFormatter())
-right.yaxis.set_minor_formatter(NullFormatter())
+finish(right, "training FLOPs C", "best N", "Best size per budget")
 plt.show()
