@@ -174,6 +174,10 @@ def bench_command(args) -> None:
 
         result = bench_tokenizers(lengths(args.vocabs, "--vocabs"), lengths(args.train_vocabs, "--train-vocabs"),
                                   args.char_iters, quiet=args.json, mesh=mesh)
+    elif args.bench == "scaling":
+        from rawweights_jax.bench.scaling import bench_scaling
+
+        result = bench_scaling(quick=args.quick, quiet=args.json, mesh=mesh)
     elif args.bench == "moe":
         result = bench_moe(lengths(args.tokens, "--tokens"), quiet=args.json)
     else:

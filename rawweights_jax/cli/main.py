@@ -3,7 +3,7 @@
     rawweights train --preset shakespeare-char-cpu --out out/cpu [--tokenizer bpe-512]
     rawweights generate --ckpt out/cpu --prompt "ROMEO:" --max-new-tokens 300
     rawweights quantize --ckpt out/cpu --bits 4 --group 32 --out out/cpu-int4
-    rawweights bench train|decode|attention|arch|moe|quant|speculative|roofline [--json]
+    rawweights bench train|decode|attention|arch|moe|quant|speculative|roofline|scaling [--json]
     rawweights bench dedup|tokenizers [--json]      # the data pipeline (data/)
     rawweights inspect llama-3.1-8b deepseek-v3 path/to/config.json [--context N] [--json]
     rawweights plan llama-3.1-70b --gpus 64 --gpu h100-sxm [--batch B] [--context T] [--json]
@@ -202,6 +202,9 @@ def _build_parser() -> argparse.ArgumentParser:
                    help="BPE vocabularies of the models trained against the character model")
     b.add_argument("--char-iters", type=_positive_int, default=1000,
                    help="training steps of the character model; BPE models get equal FLOPs (1000)")
+    b.add_argument("--json", action="store_true", help="print one JSON object")
+    b = bench.add_parser("scaling", help="isoFLOP sweep of tiny GPTs and the fitted scaling laws")
+    b.add_argument("--quick", action="store_true", help="only the cheapest point (no fits)")
     b.add_argument("--json", action="store_true", help="print one JSON object")
     b = bench.add_parser("attention", help="time and memory of each attention backend")
     b.add_argument("--lengths", default="256,512,1024,2048,4096,8192")
