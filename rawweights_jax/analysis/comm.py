@@ -1,0 +1,73 @@
+"""Bytes one training step communicates, by strategy: the formulas the compiled programs are
+measured against (parallel/hlo.py counts the same thing from the HLO).
+
+What is counted: the bytes each device hands to each collective (its operands), per step, for
+float32 training with AdamW, B rows of T tokens. With P the parameters a device holds whole
+(tensor-parallel matrices count 1/model), n_data the data devices, L layers, D the width:
+
+- gradients (data > 1): one all-reduce of every gradient, 4 P bytes. A tied embedding table
+  gets two gradients (from the lookup and from the output layer), and XLA sums each across
+  devices before adding them: 4 V D more.
+- fsdp: each weight all-gathered once (the backward pass reuses it), each device handing in
+  its shard: 4 P / n_data; the gradients as above (on the CPU, XLA's reduce-scatter is an
+  all-reduce followed by a slice).
+- tensor parallelism (model > 1): the activations of each device's rows, B/n_data x T x D,
+  all-reduced after attention and after the MLP, forward and backward: 4 per layer.
+- a pipeline (stages > 1): each microbatch's activations cross every stage boundary once
+  forward and once backward: collective-permutes of (B/m) x T x D per tick of the schedule.
+- int8 gradients: each device's gradient quantized to int8, exchanged by an all-to-all (P
+  bytes), its summed slice re-quantized and all-gathered (P / n bytes), plus float32 scales.
+
+Scalars (the loss, a norm for clipping) are left out; they are a few bytes.
+"""
+
+from __future__ import annotations
+
+from rawweights_jax.analysis.counts import param_counts
+from rawweights_jax.config import ModelConfig
+from rawweights_jax.config.parallel import ParallelConfig
+
+F32 = 4
+
+
+def split_params(cfg: ModelConfig) -> int:
+    """Parameters tensor parallelism splits (parallel/sharding.py): per layer the grouped QKV
+    matrix and its bias, the attention output matrix, the MLP's matrices and hidden biases."""
+    if cfg.mla or cfg.n_moe_layers:
+        raise ValueError(f"split_params: dense attention and MLP only (mla={cfg.mla}, "
+                         f"n_moe_layers={cfg.n_moe_layers})")
+    D, N, K, H, F = cfg.d_model, cfg.n_heads, cfg.n_kv_heads, cfg.head_dim, cfg.d_ff
+    gated = cfg.mlp != "gelu"
+    per_layer = D * (N + 2 * K) * H + N * H * D + (3 if gated else 2) * D * F
+    per_layer += (N + 2 * K) * H if cfg.qkv_bias else 0
+    per_layer += (2 if gated else 1) * F if cfg.bias else 0
+    return cfg.n_layers * per_layer
+
+
+def params_per_device(cfg: ModelConfig, par: ParallelConfig) -> int:
+    """Parameters one device holds whole (before fsdp's sharding): split ones count 1/model."""
+    total = param_counts(cfg)["total"]
+    if par.model == 1:
+        return total
+    split = split_params(cfg)
+    return total - split + split // par.model
+
+
+def comm_bytes(cfg: ModelConfig, par: ParallelConfig, batch: int) -> dict[str, int]:
+    """Operand bytes per device and step, by collective kind, of a `batch` x context_len step."""
+    out = dict.fromkeys(("all-reduce", "all-gather", "reduce-scatter", "all-to-all",
+                         "collective-permute"), 0)
+    T, D, L = cfg.context_len, cfg.d_model, cfg.n_layers
+    P = params_per_device(cfg, par) // par.stages
+    tied = cfg.vocab_size * D if cfg.tie_embeddings else 0
+    if par.data > 1 and par.compress == "int8":
+        out["all-to-all"] += P
+        out["all-gather"] += P // par.data + F32 * par.data
+        out["all-reduce"] += F32 * tied
+    elif par.data > 1:
+        out["all-reduce"] += F32 * (P + tied)
+    if par.fsdp:
+        out["all-gather"] += F32 * P // par.data
+    if par.model > 1:
+        out["all-reduce"] += F32 * 4 * L * (batch // par.data) * T * D
+    return out

@@ -1,0 +1,110 @@
+"""Parallel training on two CPU devices: the HLO collective counter, and every GSPMD strategy
+(dp, fsdp, tp, and fsdp with tp) giving one device's losses over 3 steps, with the bytes its
+compiled step communicates equal to the formula (analysis/comm.py) within 5%."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from flax import nnx
+from jax.sharding import Mesh, NamedSharding
+from jax.sharding import PartitionSpec as P
+
+from rawweights_jax.analysis.comm import comm_bytes
+from rawweights_jax.config import ModelConfig, ParallelConfig, TrainConfig
+from rawweights_jax.model.gpt import init_model
+from rawweights_jax.parallel.hlo import collective_bytes, compiled_collective_bytes, shape_bytes
+from rawweights_jax.train.optimizer import make_optimizer
+from rawweights_jax.train.spread import bytes_per_device, make_step, place_state, spread_mesh
+
+HLO = """
+HloModule m
+ENTRY %main (p: f32[4,8]) -> (f32[4,8], bf16[16]) {
+  %p = f32[4,8]{1,0} parameter(0)
+  %q = bf16[2,4]{1,0} parameter(1)
+  %all-reduce.3 = (f32[4,8]{1,0}, bf16[2,4]{1,0}) all-reduce(%p, %q), replica_groups={{0,1}}, to_apply=%add
+  %all-gather-start = (bf16[2,4]{1,0}, bf16[4,4]{1,0}) all-gather-start(%q), dimensions={0}
+  %all-gather-done = bf16[4,4]{1,0} all-gather-done(%all-gather-start)
+  ROOT %cp = f32[4,8]{1,0} collective-permute(%p), source_target_pairs={{0,1},{1,0}}
+}
+"""
+
+
+def test_collective_bytes_reads_operands_per_kind():
+    assert shape_bytes("(f32[4,8]{1,0}, bf16[2,4]{1,0}, token[])") == 4 * 32 + 2 * 8
+    got = collective_bytes(HLO)
+    assert got == {"all-reduce": 128 + 16, "all-gather": 16, "reduce-scatter": 0,
+                   "all-to-all": 0, "collective-permute": 128}
+    with pytest.raises(ValueError, match="'missing'"):
+        collective_bytes(HLO.replace("all-gather-start(%q)", "all-gather-start(%missing)"))
+
+
+def test_collective_bytes_of_compiled_psum_and_gather():
+    mesh = Mesh(np.array(jax.devices()[:2]), ("data",))
+    x = jax.device_put(jnp.ones((8, 16), jnp.float32), NamedSharding(mesh, P("data")))
+    total = jax.jit(lambda x: x.sum(0), out_shardings=NamedSharding(mesh, P()))
+    gather = jax.jit(lambda x: x * 2, out_shardings=NamedSharding(mesh, P()))
+    assert compiled_collective_bytes(total, x)["all-reduce"] == 16 * 4    # each device's partial sum
+    assert compiled_collective_bytes(gather, x)["all-gather"] == 4 * 16 * 4   # each device's shard
+
+
+CFG = ModelConfig(vocab_size=65, context_len=32, n_layers=2, n_heads=4, d_model=64)
+
+
+@pytest.fixture(scope="module")
+def batches(shakespeare):
+    from rawweights_jax.data.batches import sample_batch
+    data_Z = jnp.asarray(shakespeare.train_Z)
+    return [sample_batch(data_Z, jax.random.key(i), 8, CFG.context_len) for i in range(3)]
+
+
+@pytest.fixture(scope="module")
+def one_device(batches):
+    return train3(ParallelConfig(), batches)
+
+
+def train3(par: ParallelConfig, batches):
+    """Losses of 3 AdamW steps, the step's collective bytes, and the state bytes per device."""
+    optimizer = make_optimizer(TrainConfig(batch_size=8, warmup_iters=0, lr=1e-2))
+    graphdef, params = nnx.split(init_model(CFG), nnx.Param)
+    mesh = spread_mesh(par)
+    params, opt_state = place_state(params, optimizer.init(params), mesh, par)
+    step = make_step(graphdef, optimizer, params, opt_state, mesh, par)
+    sent = compiled_collective_bytes(step, params, opt_state, *batches[0])
+    memory = bytes_per_device((params, opt_state))
+    losses = []
+    for x_BT, y_BT in batches:
+        params, opt_state, loss = step(params, opt_state, x_BT, y_BT)
+        losses.append(float(loss))
+    return np.array(losses), sent, memory
+
+
+@pytest.mark.parametrize("par", [ParallelConfig(data=2), ParallelConfig(data=2, fsdp=True),
+                                 ParallelConfig(model=2)], ids=["dp", "fsdp", "tp"])
+def test_strategy_matches_one_device_and_its_formula(par, batches, one_device):
+    ref_losses, ref_sent, ref_memory = one_device
+    losses, sent, memory = train3(par, batches)
+    assert not any(ref_sent.values())
+    np.testing.assert_allclose(losses, ref_losses, atol=1e-5, rtol=0)
+    assert ref_losses[2] < ref_losses[0]             # it learns: the steps did something
+    formula = comm_bytes(CFG, par, batch=8)
+    for kind, n in formula.items():
+        assert abs(sent[kind] - n) <= 0.05 * max(n, 64), (kind, sent, formula)
+    # fsdp keeps half the state on each device; tp half the split matrices
+    if par.fsdp:
+        assert memory == pytest.approx(ref_memory / 2, rel=0.01)
+    elif par.model > 1:
+        assert ref_memory / 2 < memory < ref_memory * 0.6
+    else:
+        assert memory == ref_memory
+
+
+def test_parallel_config_names_the_bad_value():
+    with pytest.raises(ValueError, match=r"ParallelConfig.fsdp=True is invalid"):
+        ParallelConfig(fsdp=True)
+    with pytest.raises(ValueError, match=r"ParallelConfig.schedule='zigzag'"):
+        ParallelConfig(schedule="zigzag")
+    with pytest.raises(ValueError, match="needs 16 devices"):
+        spread_mesh(ParallelConfig(data=16))
