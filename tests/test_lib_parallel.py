@@ -108,3 +108,12 @@ def test_parallel_config_names_the_bad_value():
         ParallelConfig(schedule="zigzag")
     with pytest.raises(ValueError, match="needs 16 devices"):
         spread_mesh(ParallelConfig(data=16))
+
+
+def test_bench_parallel_says_how_to_get_the_devices():
+    from rawweights_jax.bench.parallel import bench_parallel
+
+    with pytest.raises(ValueError, match="xla_force_host_platform_device_count=8"):
+        bench_parallel(8)          # this process has two devices (conftest.py)
+    with pytest.raises(ValueError, match="--devices 6: expected a power of two"):
+        bench_parallel(6)

@@ -145,6 +145,10 @@ def bench_command(args) -> None:
         result = bench_serve(rates, modes, args.requests, args.max_batch, args.max_seconds,
                              soak_seconds=args.soak, stream_rounds=args.stream_rounds,
                              ckpt=args.ckpt, quiet=args.json)
+    elif args.bench == "parallel":
+        from rawweights_jax.bench.parallel import bench_parallel
+
+        result = bench_parallel(args.devices, quiet=args.json)
     elif args.bench == "moe":
         result = bench_moe(lengths(args.tokens, "--tokens"), quiet=args.json)
     else:

@@ -3,7 +3,7 @@
     rawweights train --preset shakespeare-char-cpu --out out/cpu
     rawweights generate --ckpt out/cpu --prompt "ROMEO:" --max-new-tokens 300
     rawweights quantize --ckpt out/cpu --bits 4 --group 32 --out out/cpu-int4
-    rawweights bench train|decode|attention|arch|moe|quant|speculative|roofline [--json]
+    rawweights bench train|decode|attention|arch|moe|quant|speculative|roofline|parallel [--json]
     rawweights inspect llama-3.1-8b deepseek-v3 path/to/config.json [--context N] [--json]
     rawweights serve --ckpt out/cpu [--ckpt DIR ...] [--port 8000] [--batching continuous]
     rawweights export-web --ckpt out/cpu --out site/student [--dtype float16|float32]
@@ -176,6 +176,11 @@ def _build_parser() -> argparse.ArgumentParser:
     b = bench.add_parser("moe", help="one MoE layer: sorted dispatch vs the dense reference")
     b.add_argument("--tokens", default="768,8", help="tokens per batch (comma-separated)")
     b.add_argument("--json", action="store_true", help="print one JSON object")
+    b = bench.add_parser("parallel", help="dp, fsdp, tp, pp, ep on simulated CPU devices: "
+                         "losses against one device, bytes communicated, memory")
+    b.add_argument("--devices", type=_positive_int, default=8,
+                   help="simulated CPU devices (8; a power of two, at least 4)")
+    b.add_argument("--json", action="store_true", help="print one JSON object")
     b = bench.add_parser("attention", help="time and memory of each attention backend")
     b.add_argument("--lengths", default="256,512,1024,2048,4096,8192")
     b.add_argument("--backends", default="naive,xla,blockwise,pallas")
@@ -185,7 +190,9 @@ def _build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _build_parser().parse_args(argv)
-    if args.command in MULTI_DEVICE or (args.command == "bench" and args.bench != "attention"):
+    if args.command == "bench" and args.bench == "parallel":
+        use_cpu_cores(args.devices)   # simulated devices, however many cores there are
+    elif args.command in MULTI_DEVICE or (args.command == "bench" and args.bench != "attention"):
         use_cpu_cores()     # before JAX starts: one device per core (parallel/devices.py)
     # Only now may JAX start: the commands module imports the library's JAX-using layers.
     from rawweights_jax.cli import commands
