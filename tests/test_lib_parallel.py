@@ -117,3 +117,47 @@ def test_bench_parallel_says_how_to_get_the_devices():
         bench_parallel(8)          # this process has two devices (conftest.py)
     with pytest.raises(ValueError, match="--devices 6: expected a power of two"):
         bench_parallel(6)
+
+
+@pytest.mark.parametrize("name", ["gpipe", "1f1b"])
+def test_schedule_respects_dependencies_and_counts_the_bubble(name):
+    from rawweights_jax.parallel.schedule import ideal_bubble, schedule
+
+    for p, m in [(2, 1), (4, 8), (3, 5), (8, 2)]:
+        sched = schedule(name, p, m)
+        when = {(op, s): t for t, row in enumerate(sched.ops) for s, op in enumerate(row) if op}
+        assert len(when) == 2 * m * p                   # every forward and backward, once
+        for (op, s), t in when.items():
+            kind, i = op
+            before = ((("F", i), s - 1) if s else None) if kind == "F" else \
+                     ((("B", i), s + 1) if s < p - 1 else (("F", i), s))
+            assert before is None or when[before] < t, (name, p, m, op, s)
+        assert sched.bubble_fraction == pytest.approx(ideal_bubble(p, m))
+        assert sched.peak_in_flight == (m if name == "gpipe" else min(p, m))
+    with pytest.raises(ValueError, match="'zigzag'"):
+        schedule("zigzag", 2, 2)
+
+
+@pytest.mark.parametrize("name", ["gpipe", "1f1b"])
+def test_pipeline_matches_one_device_and_its_formula(name, batches, one_device):
+    from rawweights_jax.train import pipeline
+
+    par = ParallelConfig(stages=2, microbatches=2, schedule=name)
+    optimizer = make_optimizer(TrainConfig(batch_size=8, warmup_iters=0, lr=1e-2))
+    mesh = pipeline.stage_mesh(par)
+    params = pipeline.pipeline_params(CFG)
+    params, opt_state = (jax.device_put(t, pipeline.state_shardings(t, mesh))
+                         for t in (params, optimizer.init(params)))
+    step = pipeline.make_pipeline_step(CFG, optimizer, params, opt_state, mesh, par, 8)
+    sent = compiled_collective_bytes(step, params, opt_state, *batches[0])
+    losses = []
+    for x_BT, y_BT in batches:
+        params, opt_state, loss = step(params, opt_state, x_BT, y_BT)
+        losses.append(float(loss))
+    np.testing.assert_allclose(losses, one_device[0], atol=1e-5, rtol=0)
+    formula = comm_bytes(CFG, par, batch=8)
+    assert formula["collective-permute"] > 0
+    for kind, n in formula.items():
+        assert abs(sent[kind] - n) <= 0.05 * max(n, 64), (kind, sent, formula)
+    with pytest.raises(ValueError, match="batch 8 does not split into 3 microbatches"):
+        pipeline.check_pipeline(CFG, ParallelConfig(stages=2, microbatches=3), 8)

@@ -13,8 +13,11 @@ float32 training with AdamW, B rows of T tokens. With P the parameters a device 
   all-reduce followed by a slice).
 - tensor parallelism (model > 1): the activations of each device's rows, B/n_data x T x D,
   all-reduced after attention and after the MLP, forward and backward: 4 per layer.
-- a pipeline (stages > 1): each microbatch's activations cross every stage boundary once
-  forward and once backward: collective-permutes of (B/m) x T x D per tick of the schedule.
+- a pipeline (stages > 1, train/pipeline.py): one collective-permute of a microbatch's
+  activations, (B/m) x T x D, at each tick where some stage passes its output on, and one of
+  the gradients at each tick where some stage passes one back (counted from the schedule's
+  table: 2 (m + p - 2) ticks for GPipe, more for 1F1B, whose sends interleave); the copies of
+  the embedding and output layer sum their gradients: 4 x (those parameters).
 - int8 gradients: each device's gradient quantized to int8, exchanged by an all-to-all (P
   bytes), its summed slice re-quantized and all-gathered (P / n bytes), plus float32 scales.
 
@@ -23,9 +26,10 @@ Scalars (the loss, a norm for clipping) are left out; they are a few bytes.
 
 from __future__ import annotations
 
-from rawweights_jax.analysis.counts import param_counts
+from rawweights_jax.analysis.counts import norm_params, param_counts
 from rawweights_jax.config import ModelConfig
 from rawweights_jax.config.parallel import ParallelConfig
+from rawweights_jax.parallel.schedule import schedule
 
 F32 = 4
 
@@ -44,6 +48,13 @@ def split_params(cfg: ModelConfig) -> int:
     return cfg.n_layers * per_layer
 
 
+def layer_params(cfg: ModelConfig) -> int:
+    """Parameters inside the L layers: all but the embeddings, the output layer, the final norm."""
+    c = param_counts(cfg)
+    per_layer_norms = 4 if cfg.norm_placement == "sandwich" else 2
+    return c["attention"] + c["mlp"] + cfg.n_layers * per_layer_norms * norm_params(cfg)
+
+
 def params_per_device(cfg: ModelConfig, par: ParallelConfig) -> int:
     """Parameters one device holds whole (before fsdp's sharding): split ones count 1/model."""
     total = param_counts(cfg)["total"]
@@ -58,7 +69,13 @@ def comm_bytes(cfg: ModelConfig, par: ParallelConfig, batch: int) -> dict[str, i
     out = dict.fromkeys(("all-reduce", "all-gather", "reduce-scatter", "all-to-all",
                          "collective-permute"), 0)
     T, D, L = cfg.context_len, cfg.d_model, cfg.n_layers
-    P = params_per_device(cfg, par) // par.stages
+    if par.stages > 1:
+        sched = schedule(par.schedule, par.stages, par.microbatches)
+        ticks = sched.sends("F") + sched.sends("B")
+        out["collective-permute"] = F32 * ticks * (batch // par.microbatches) * T * D
+        out["all-reduce"] = F32 * (param_counts(cfg)["total"] - layer_params(cfg))
+        return out
+    P = params_per_device(cfg, par)
     tied = cfg.vocab_size * D if cfg.tie_embeddings else 0
     if par.data > 1 and par.compress == "int8":
         out["all-to-all"] += P

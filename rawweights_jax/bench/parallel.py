@@ -2,6 +2,9 @@
 each held to one device's losses, with its traffic read from the compiled program beside the
 formula, and its memory per device.
 
+Pipelines run 4 stages (one layer each) over 8 microbatches of 2 rows; their bubble is counted
+from the schedule's idle ticks, beside (p - 1) / (m + p - 1).
+
 The model is nanoGPT's CPU Shakespeare model (4 layers, width 128) with 8 heads of 16 instead
 of 4 of 32, so that 8 devices can split the heads. Each strategy trains 3 AdamW steps from the
 same weights on the same 3 batches of tiny Shakespeare as one device does; `max_loss_diff` is
@@ -24,6 +27,8 @@ from rawweights_jax.data.batches import sample_batch
 from rawweights_jax.data.shakespeare import load_shakespeare
 from rawweights_jax.model.gpt import init_model
 from rawweights_jax.parallel.hlo import collective_bytes
+from rawweights_jax.parallel.schedule import ideal_bubble, schedule
+from rawweights_jax.train import pipeline
 from rawweights_jax.train.optimizer import make_optimizer
 from rawweights_jax.train.spread import bytes_per_device, make_step, place_state, spread_mesh
 
@@ -40,15 +45,25 @@ def strategies(n: int) -> dict[str, ParallelConfig]:
     half = n // 2
     return {"dp": ParallelConfig(data=n), "fsdp": ParallelConfig(data=n, fsdp=True),
             "tp": ParallelConfig(model=n), "dp+tp": ParallelConfig(data=half, model=2),
-            "fsdp+tp": ParallelConfig(data=half, model=2, fsdp=True)}
+            "fsdp+tp": ParallelConfig(data=half, model=2, fsdp=True),
+            "pp-gpipe": ParallelConfig(stages=4, microbatches=8, schedule="gpipe"),
+            "pp-1f1b": ParallelConfig(stages=4, microbatches=8, schedule="1f1b")}
 
 
 def train_steps(cfg: ModelConfig, par: ParallelConfig, batches, optimizer) -> dict:
     """STEPS steps of `par`: losses, the compiled step's collective bytes, memory per device."""
-    graphdef, params = nnx.split(init_model(cfg), nnx.Param)
-    mesh = spread_mesh(par)
-    params, opt_state = place_state(params, optimizer.init(params), mesh, par)
-    step = make_step(graphdef, optimizer, params, opt_state, mesh, par)
+    if par.stages > 1:
+        mesh = pipeline.stage_mesh(par)
+        params = pipeline.pipeline_params(cfg)
+        params, opt_state = (jax.device_put(t, pipeline.state_shardings(t, mesh))
+                             for t in (params, optimizer.init(params)))
+        step = pipeline.make_pipeline_step(cfg, optimizer, params, opt_state, mesh, par,
+                                           batches[0][0].shape[0])
+    else:
+        graphdef, params = nnx.split(init_model(cfg), nnx.Param)
+        mesh = spread_mesh(par)
+        params, opt_state = place_state(params, optimizer.init(params), mesh, par)
+        step = make_step(graphdef, optimizer, params, opt_state, mesh, par)
     compiled = step.lower(params, opt_state, *batches[0]).compile()
     memory = bytes_per_device((params, opt_state))
     losses = []
@@ -82,6 +97,11 @@ def bench_parallel(devices: int = 8, quiet: bool = False) -> dict:
                      "comm_bytes_hlo_by_kind": {k: v for k, v in got["comm"].items() if v},
                      "memory_bytes_per_device": got["memory"],
                      "temp_bytes_per_device": got["temp"]})
+        if par.stages > 1:
+            sched = schedule(par.schedule, par.stages, par.microbatches)
+            rows[-1].update(microbatches=par.microbatches, bubble_fraction=sched.bubble_fraction,
+                            bubble_fraction_formula=ideal_bubble(par.stages, par.microbatches),
+                            peak_microbatches_in_flight=sched.peak_in_flight)
         if not quiet:
             print("  " + ", ".join(f"{k}={v}" for k, v in rows[-1].items()), flush=True)
     out = {"benchmark": "parallel", "model": cfg.to_dict(), "batch": BATCH, "steps": STEPS,
