@@ -28,7 +28,7 @@ def free_port() -> int:
 
 
 def test_two_processes_train_as_one(shakespeare):
-    from rawweights_jax.bench.parallel import train_steps
+    from rawweights_jax.train.strategies import train_steps
 
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}

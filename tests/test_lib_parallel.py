@@ -17,7 +17,8 @@ from rawweights_jax.config import ModelConfig, ParallelConfig, TrainConfig
 from rawweights_jax.model.gpt import init_model
 from rawweights_jax.parallel.hlo import collective_bytes, compiled_collective_bytes, shape_bytes
 from rawweights_jax.train.optimizer import make_optimizer
-from rawweights_jax.train.spread import bytes_per_device, make_step, place_state, spread_mesh
+from rawweights_jax.train.spread import spread_mesh
+from rawweights_jax.train.strategies import train_steps
 
 HLO = """
 HloModule m
@@ -65,20 +66,11 @@ def one_device(batches):
     return train3(ParallelConfig(), batches)
 
 
-def train3(par: ParallelConfig, batches):
+def train3(par: ParallelConfig, batches, cfg=CFG):
     """Losses of 3 AdamW steps, the step's collective bytes, and the state bytes per device."""
     optimizer = make_optimizer(TrainConfig(batch_size=8, warmup_iters=0, lr=1e-2))
-    graphdef, params = nnx.split(init_model(CFG), nnx.Param)
-    mesh = spread_mesh(par)
-    params, opt_state = place_state(params, optimizer.init(params), mesh, par)
-    step = make_step(graphdef, optimizer, params, opt_state, mesh, par)
-    sent = compiled_collective_bytes(step, params, opt_state, *batches[0])
-    memory = bytes_per_device((params, opt_state))
-    losses = []
-    for x_BT, y_BT in batches:
-        params, opt_state, loss = step(params, opt_state, x_BT, y_BT)
-        losses.append(float(loss))
-    return np.array(losses), sent, memory
+    got = train_steps(cfg, par, batches, optimizer)
+    return np.array(got["losses"]), got["comm"], got["memory"]
 
 
 @pytest.mark.parametrize("par", [ParallelConfig(data=2), ParallelConfig(data=2, fsdp=True),
@@ -90,8 +82,7 @@ def test_strategy_matches_one_device_and_its_formula(par, batches, one_device):
     np.testing.assert_allclose(losses, ref_losses, atol=1e-5, rtol=0)
     assert ref_losses[2] < ref_losses[0]             # it learns: the steps did something
     formula = comm_bytes(CFG, par, batch=8)
-    for kind, n in formula.items():
-        assert abs(sent[kind] - n) <= 0.05 * max(n, 64), (kind, sent, formula)
+    assert_bytes_match(sent, formula)
     # fsdp keeps half the state on each device; tp half the split matrices
     if par.fsdp:
         assert memory == pytest.approx(ref_memory / 2, rel=0.01)
@@ -99,6 +90,12 @@ def test_strategy_matches_one_device_and_its_formula(par, batches, one_device):
         assert ref_memory / 2 < memory < ref_memory * 0.6
     else:
         assert memory == ref_memory
+
+
+def assert_bytes_match(sent: dict, formula: dict) -> None:
+    """Each kind's HLO bytes within 5% of the formula, plus 64 bytes for scalars (the loss)."""
+    for kind, n in formula.items():
+        assert abs(sent[kind] - n) <= 0.05 * n + 64, (kind, sent, formula)
 
 
 def test_parallel_config_names_the_bad_value():
@@ -143,21 +140,49 @@ def test_pipeline_matches_one_device_and_its_formula(name, batches, one_device):
     from rawweights_jax.train import pipeline
 
     par = ParallelConfig(stages=2, microbatches=2, schedule=name)
-    optimizer = make_optimizer(TrainConfig(batch_size=8, warmup_iters=0, lr=1e-2))
-    mesh = pipeline.stage_mesh(par)
-    params = pipeline.pipeline_params(CFG)
-    params, opt_state = (jax.device_put(t, pipeline.state_shardings(t, mesh))
-                         for t in (params, optimizer.init(params)))
-    step = pipeline.make_pipeline_step(CFG, optimizer, params, opt_state, mesh, par, 8)
-    sent = compiled_collective_bytes(step, params, opt_state, *batches[0])
-    losses = []
-    for x_BT, y_BT in batches:
-        params, opt_state, loss = step(params, opt_state, x_BT, y_BT)
-        losses.append(float(loss))
+    losses, sent, _ = train3(par, batches)
     np.testing.assert_allclose(losses, one_device[0], atol=1e-5, rtol=0)
     formula = comm_bytes(CFG, par, batch=8)
     assert formula["collective-permute"] > 0
-    for kind, n in formula.items():
-        assert abs(sent[kind] - n) <= 0.05 * max(n, 64), (kind, sent, formula)
+    assert_bytes_match(sent, formula)
     with pytest.raises(ValueError, match="batch 8 does not split into 3 microbatches"):
         pipeline.check_pipeline(CFG, ParallelConfig(stages=2, microbatches=3), 8)
+
+
+MOE = CFG.replace(n_experts=4, experts_per_token=2, d_expert=64, mlp="swiglu", position="rope",
+                  norm="rmsnorm", tie_embeddings=False, n_layers=1)   # moe-char-cpu, smaller
+
+
+def test_expert_parallel_matches_one_device_and_its_formula(batches):
+    ref_losses, _, ref_memory = train3(ParallelConfig(), batches, MOE)
+    par = ParallelConfig(experts=2)
+    losses, sent, memory = train3(par, batches, MOE)
+    np.testing.assert_allclose(losses, ref_losses, atol=1e-5, rtol=0)
+    formula = comm_bytes(MOE, par, batch=8)
+    assert formula["all-to-all"] > 0
+    assert_bytes_match(sent, formula)
+    assert memory < ref_memory             # each device keeps half the experts
+
+
+def test_int8_mean_is_the_mean_to_two_roundings():
+    from rawweights_jax.train.compress import int8_mean
+
+    mesh = Mesh(np.array(jax.devices()[:2]), ("data",))
+    x_NZ = jax.random.normal(jax.random.key(0), (2, 1001))     # 1001: not a multiple of 2
+    f = jax.shard_map(lambda x: int8_mean(x[0], "data")[None], mesh=mesh, in_specs=P("data"),
+                      out_specs=P("data"), check_vma=False)
+    got_NZ = np.asarray(f(x_NZ))
+    exact = np.asarray(x_NZ).mean(0)
+    step = np.abs(np.asarray(x_NZ)).max() / 127
+    np.testing.assert_array_equal(got_NZ[0], got_NZ[1])          # every device the same
+    assert np.abs(got_NZ[0] - exact).max() <= step              # half a step, twice
+    assert np.abs(got_NZ[0] - exact).max() > 0                  # it did round
+
+
+def test_int8_gradients_change_the_loss_a_little(batches, one_device):
+    par = ParallelConfig(data=2, compress="int8")
+    losses, sent, _ = train3(par, batches)
+    assert losses[0] == pytest.approx(one_device[0][0], abs=1e-5)   # before any update
+    assert 0 < np.abs(losses - one_device[0]).max() < 0.05
+    formula = comm_bytes(CFG, par, batch=8)
+    assert_bytes_match(sent, formula)

@@ -18,15 +18,23 @@ float32 training with AdamW, B rows of T tokens. With P the parameters a device 
   the gradients at each tick where some stage passes one back (counted from the schedule's
   table: 2 (m + p - 2) ticks for GPipe, more for 1F1B, whose sends interleave); the copies of
   the embedding and output layer sum their gradients: 4 x (those parameters).
-- int8 gradients: each device's gradient quantized to int8, exchanged by an all-to-all (P
-  bytes), its summed slice re-quantized and all-gathered (P / n bytes), plus float32 scales.
+- expert parallelism (experts > 1, nn/moe.py): per MoE layer, the rows sent to the experts'
+  devices and the results sent back, n x C rows of D floats each way (C = U O: a slot for
+  every assignment of the sender's U tokens, so none is dropped) plus the n x C int32 expert
+  ids, and the two row transfers again backward: 4 x 4 n C D + 4 n C bytes; the copies of
+  everything but the experts sum their gradients as in dp. (Learned positions would add more:
+  under shard_map XLA sums the position table's gradient across devices before summing it
+  over the rows, B/n x T x D instead of T x D; the MoE preset has rotary positions.)
+- int8 gradients (train/compress.py): each device's gradient quantized to int8, exchanged by
+  an all-to-all (P bytes), its summed chunk re-quantized and all-gathered (P / n bytes), plus
+  two float32 scales (all-gathered); the tied table's gradient is whole before it is sent.
 
 Scalars (the loss, a norm for clipping) are left out; they are a few bytes.
 """
 
 from __future__ import annotations
 
-from rawweights_jax.analysis.counts import norm_params, param_counts
+from rawweights_jax.analysis.counts import expert_params, norm_params, param_counts
 from rawweights_jax.config import ModelConfig
 from rawweights_jax.config.parallel import ParallelConfig
 from rawweights_jax.parallel.schedule import schedule
@@ -69,18 +77,24 @@ def comm_bytes(cfg: ModelConfig, par: ParallelConfig, batch: int) -> dict[str, i
     out = dict.fromkeys(("all-reduce", "all-gather", "reduce-scatter", "all-to-all",
                          "collective-permute"), 0)
     T, D, L = cfg.context_len, cfg.d_model, cfg.n_layers
+    tied = cfg.vocab_size * D if cfg.tie_embeddings else 0
     if par.stages > 1:
         sched = schedule(par.schedule, par.stages, par.microbatches)
         ticks = sched.sends("F") + sched.sends("B")
         out["collective-permute"] = F32 * ticks * (batch // par.microbatches) * T * D
         out["all-reduce"] = F32 * (param_counts(cfg)["total"] - layer_params(cfg))
         return out
+    if par.experts > 1:
+        n, C = par.experts, (batch // par.experts) * T * cfg.experts_per_token
+        out["all-to-all"] = cfg.n_moe_layers * (F32 * 4 * n * C * D + F32 * n * C)
+        experts = cfg.n_moe_layers * cfg.n_experts * expert_params(cfg)
+        out["all-reduce"] = F32 * (param_counts(cfg)["total"] - experts + tied)
+        return out
     P = params_per_device(cfg, par)
-    tied = cfg.vocab_size * D if cfg.tie_embeddings else 0
     if par.data > 1 and par.compress == "int8":
-        out["all-to-all"] += P
-        out["all-gather"] += P // par.data + F32 * par.data
-        out["all-reduce"] += F32 * tied
+        chunk = -(-P // par.data)                   # the flat gradient padded to n chunks
+        out["all-to-all"] += chunk * par.data
+        out["all-gather"] += chunk + 2 * F32        # the summed chunk and the two scales
     elif par.data > 1:
         out["all-reduce"] += F32 * (P + tied)
     if par.fsdp:

@@ -18,19 +18,15 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import numpy as np
-from flax import nnx
 
 from rawweights_jax.analysis.comm import comm_bytes
 from rawweights_jax.bench.common import environment, print_table
 from rawweights_jax.config import ModelConfig, ParallelConfig, TrainConfig, preset
 from rawweights_jax.data.batches import sample_batch
 from rawweights_jax.data.shakespeare import load_shakespeare
-from rawweights_jax.model.gpt import init_model
-from rawweights_jax.parallel.hlo import collective_bytes
 from rawweights_jax.parallel.schedule import ideal_bubble, schedule
-from rawweights_jax.train import pipeline
 from rawweights_jax.train.optimizer import make_optimizer
-from rawweights_jax.train.spread import bytes_per_device, make_step, place_state, spread_mesh
+from rawweights_jax.train.strategies import train_steps
 
 BATCH, STEPS = 16, 3
 
@@ -41,37 +37,17 @@ def bench_model() -> ModelConfig:
 
 
 def strategies(n: int) -> dict[str, ParallelConfig]:
-    """The strategies measured on `n` devices (a power of two, at least 4), by name."""
+    """The strategies measured on `n` devices (a power of two, at least 4), by name. `ep` trains
+    the mixture-of-experts preset (moe-char-cpu: 8 experts, 2 per token), the others
+    `bench_model()`."""
     half = n // 2
-    return {"dp": ParallelConfig(data=n), "fsdp": ParallelConfig(data=n, fsdp=True),
+    return {"dp": ParallelConfig(data=n), "dp-int8": ParallelConfig(data=n, compress="int8"),
+            "fsdp": ParallelConfig(data=n, fsdp=True),
             "tp": ParallelConfig(model=n), "dp+tp": ParallelConfig(data=half, model=2),
             "fsdp+tp": ParallelConfig(data=half, model=2, fsdp=True),
             "pp-gpipe": ParallelConfig(stages=4, microbatches=8, schedule="gpipe"),
-            "pp-1f1b": ParallelConfig(stages=4, microbatches=8, schedule="1f1b")}
-
-
-def train_steps(cfg: ModelConfig, par: ParallelConfig, batches, optimizer) -> dict:
-    """STEPS steps of `par`: losses, the compiled step's collective bytes, memory per device."""
-    if par.stages > 1:
-        mesh = pipeline.stage_mesh(par)
-        params = pipeline.pipeline_params(cfg)
-        params, opt_state = (jax.device_put(t, pipeline.state_shardings(t, mesh))
-                             for t in (params, optimizer.init(params)))
-        step = pipeline.make_pipeline_step(cfg, optimizer, params, opt_state, mesh, par,
-                                           batches[0][0].shape[0])
-    else:
-        graphdef, params = nnx.split(init_model(cfg), nnx.Param)
-        mesh = spread_mesh(par)
-        params, opt_state = place_state(params, optimizer.init(params), mesh, par)
-        step = make_step(graphdef, optimizer, params, opt_state, mesh, par)
-    compiled = step.lower(params, opt_state, *batches[0]).compile()
-    memory = bytes_per_device((params, opt_state))
-    losses = []
-    for x_BT, y_BT in batches:
-        params, opt_state, loss = step(params, opt_state, x_BT, y_BT)
-        losses.append(float(loss))
-    return {"losses": losses, "comm": collective_bytes(compiled.as_text()), "memory": memory,
-            "temp": compiled.memory_analysis().temp_size_in_bytes}
+            "pp-1f1b": ParallelConfig(stages=4, microbatches=8, schedule="1f1b"),
+            "ep": ParallelConfig(experts=n)}
 
 
 def bench_parallel(devices: int = 8, quiet: bool = False) -> dict:
@@ -85,12 +61,16 @@ def bench_parallel(devices: int = 8, quiet: bool = False) -> dict:
     data_Z = jnp.asarray(load_shakespeare().train_Z)
     batches = [sample_batch(data_Z, jax.random.key(i), BATCH, cfg.context_len) for i in range(STEPS)]
     optimizer = make_optimizer(TrainConfig(batch_size=BATCH, warmup_iters=0, lr=3e-3))
-    ref = train_steps(cfg, ParallelConfig(), batches, optimizer)
+    models = {"bench_model": cfg, "moe-char-cpu": preset("moe-char-cpu").model}
+    refs = {k: train_steps(c, ParallelConfig(), batches, optimizer) for k, c in models.items()}
     rows = []
     for name, par in strategies(devices).items():
+        model = "moe-char-cpu" if par.experts > 1 else "bench_model"
+        cfg, ref = models[model], refs[model]
         got = train_steps(cfg, par, batches, optimizer)
         hlo, formula = sum(got["comm"].values()), sum(comm_bytes(cfg, par, BATCH).values())
-        rows.append({"name": name, "devices": par.devices, "mesh": _mesh_text(par),
+        rows.append({"name": name, "model": model,
+                     "devices": par.devices, "mesh": _mesh_text(par),
                      "max_loss_diff": float(np.max(np.abs(np.subtract(got["losses"], ref["losses"])))),
                      "comm_bytes_hlo": hlo, "comm_bytes_formula": formula,
                      "comm_hlo_over_formula": round(hlo / formula, 4) if formula else None,
@@ -104,14 +84,16 @@ def bench_parallel(devices: int = 8, quiet: bool = False) -> dict:
                             peak_microbatches_in_flight=sched.peak_in_flight)
         if not quiet:
             print("  " + ", ".join(f"{k}={v}" for k, v in rows[-1].items()), flush=True)
-    out = {"benchmark": "parallel", "model": cfg.to_dict(), "batch": BATCH, "steps": STEPS,
-           "one_device_losses": ref["losses"], "one_device_memory_bytes": ref["memory"],
+    out = {"benchmark": "parallel", "models": {k: c.to_dict() for k, c in models.items()},
+           "batch": BATCH, "steps": STEPS,
+           "one_device_losses": {k: r["losses"] for k, r in refs.items()},
+           "one_device_memory_bytes": {k: r["memory"] for k, r in refs.items()},
            "strategies": rows, **environment()}
     if not quiet:
-        print_table({k: v for k, v in out.items() if k not in ("strategies", "model")})
+        print_table({k: v for k, v in out.items() if k not in ("strategies", "models")})
     return out
 
 
 def _mesh_text(par: ParallelConfig) -> str:
-    axes = {"data": par.data, "model": par.model, "stages": par.stages}
+    axes = {"data": par.data, "model": par.model, "stages": par.stages, "experts": par.experts}
     return " x ".join(f"{k}={v}" for k, v in axes.items() if v > 1) or "one device"

@@ -26,6 +26,9 @@ class ParallelConfig(FrozenConfig):
     fsdp: bool = False
     """Shard parameters, gradients and optimizer state over the `data` devices (ZeRO-3):
     each weight is gathered whole just before use and its gradient reduced back to shards."""
+    experts: int = 1
+    """Devices that split a mixture of experts' experts, and the batch rows (expert parallelism:
+    tokens go to their experts' devices and back by all-to-all)."""
     stages: int = 1
     """Pipeline stages: each device holds n_layers / stages consecutive layers."""
     microbatches: int = 1
@@ -37,10 +40,10 @@ class ParallelConfig(FrozenConfig):
 
     @property
     def devices(self) -> int:
-        return self.data * self.model * self.stages
+        return self.data * self.model * self.stages * self.experts
 
     def validate(self) -> None:
-        self.check(("data", "model", "stages", "microbatches"), is_pos_int, "a positive integer")
+        self.check(("data", "model", "experts", "stages", "microbatches"), is_pos_int, "a positive integer")
         self.check(("fsdp",), lambda v: isinstance(v, bool), "True or False")
         self.check_choices({"schedule": SCHEDULES, "compress": COMPRESSIONS})
         if self.fsdp and self.data < 2:
@@ -48,5 +51,7 @@ class ParallelConfig(FrozenConfig):
         if self.stages > 1 and (self.model > 1 or self.fsdp):
             self.bad("stages", self.stages, "1 when model > 1 or fsdp (pipelines here combine "
                      "with data parallelism only)")
+        if self.experts > 1 and self.devices != self.experts:
+            self.bad("experts", self.experts, "the only axis above 1 (expert parallelism alone)")
         if self.compress != "none" and (self.model > 1 or self.fsdp or self.stages > 1):
             self.bad("compress", self.compress, "'none' unless plain data parallelism")

@@ -34,7 +34,7 @@ from jax.sharding import PartitionSpec as P
 
 from rawweights_jax.config.parallel import ParallelConfig
 from rawweights_jax.core.names import leaf_name
-from rawweights_jax.parallel.mesh import DATA, MODEL
+from rawweights_jax.parallel.mesh import DATA, EXPERT, MODEL
 from rawweights_jax.parallel.sharding import SPLIT_AXIS
 from rawweights_jax.train.loss import cross_entropy
 
@@ -94,6 +94,39 @@ def make_step(graphdef: nnx.GraphDef, optimizer: optax.GradientTransformation,
 
     return jax.jit(step, in_shardings=(p_sh, o_sh, b_sh, b_sh), out_shardings=(p_sh, o_sh, scalar),
                    donate_argnums=(0, 1))
+
+
+EXPERT_WEIGHTS = ("w_in_EDF", "w_up_EDF", "w_out_EFD")
+
+
+def make_expert_step(graphdef: nnx.GraphDef, optimizer: optax.GradientTransformation,
+                     params, opt_state, mesh: Mesh):
+    """Expert parallelism on a 1-D `expert` mesh: each device keeps E/n experts of every MoE
+    layer (and a copy of everything else) and its rows of the batch. `graphdef` must be built
+    with Runtime(moe_dispatch='all-to-all'), whose dispatch moves tokens to their experts'
+    devices and back (nn/moe.py). The loss is written per device under `shard_map`, the
+    gradient taken outside it, so JAX sums the copies' gradients across devices (an
+    all-reduce, as in dp) and each device's experts get theirs through the all-to-alls."""
+    def spec(path, x):
+        return P(EXPERT) if leaf_name(path) in EXPERT_WEIGHTS and np.ndim(x) else P()
+    p_spec = jax.tree_util.tree_map_with_path(spec, params)
+    to_sharding = lambda specs: jax.tree.map(lambda s: NamedSharding(mesh, s), specs)
+    o_sh = to_sharding(jax.tree_util.tree_map_with_path(spec, opt_state))
+    p_sh, rows = to_sharding(p_spec), NamedSharding(mesh, P(EXPERT))
+
+    def local_loss(params, x_BT, y_BT):
+        return jax.lax.pmean(cross_entropy(nnx.merge(graphdef, params)(x_BT), y_BT), EXPERT)
+    loss_fn = jax.shard_map(local_loss, mesh=mesh, in_specs=(p_spec, P(EXPERT), P(EXPERT)),
+                            out_specs=P())
+
+    def step(params, opt_state, x_BT, y_BT):
+        loss, grads = jax.value_and_grad(loss_fn)(params, x_BT, y_BT)
+        with jax.numpy_dtype_promotion("standard"):
+            updates, opt_state = optimizer.update(grads, opt_state, params)
+        return optax.apply_updates(params, updates), opt_state, loss
+
+    return jax.jit(step, in_shardings=(p_sh, o_sh, rows, rows),
+                   out_shardings=(p_sh, o_sh, NamedSharding(mesh, P())), donate_argnums=(0, 1)), (p_sh, o_sh)
 
 
 def place_state(params, opt_state, mesh: Mesh, par: ParallelConfig) -> tuple[Any, Any]:
