@@ -52,6 +52,7 @@ def _operands(args: str) -> list[str]:
     return _OPERAND.findall(args[:end])
 
 
+# --8<-- [start:collective_bytes]
 def collective_bytes(hlo_text: str) -> dict[str, int]:
     """Operand bytes per device of each collective kind in a compiled HLO module.
 
@@ -75,6 +76,7 @@ def collective_bytes(hlo_text: str) -> dict[str, int]:
                 raise ValueError(f"{kind} {name!r}: operand {operand!r} has no shape in the module")
             out[kind] += shape_bytes(shapes[operand])
     return out
+# --8<-- [end:collective_bytes]
 
 
 def compiled_collective_bytes(jitted, *args) -> dict[str, int]:

@@ -31,6 +31,7 @@ def to_int8(x):
     return jnp.clip(jnp.round(x / safe), -127, 127).astype(jnp.int8), scale
 
 
+# --8<-- [start:int8_mean]
 def int8_mean(flat_Z, axis: str):
     """The mean over `axis` of every device's flat float32 vector, moved as int8 (see above).
     Call inside `shard_map`; the vector's length need not divide the axis size."""
@@ -45,6 +46,7 @@ def int8_mean(flat_Z, axis: str):
     all_NC = jax.lax.all_gather(q_C, axis)
     scales_sum_N = jax.lax.all_gather(scale_sum, axis)
     return (all_NC.astype(jnp.float32) * scales_sum_N[:, None]).reshape(-1)[:size]
+# --8<-- [end:int8_mean]
 
 
 def make_int8_step(graphdef: nnx.GraphDef, optimizer: optax.GradientTransformation, mesh: Mesh):

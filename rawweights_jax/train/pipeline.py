@@ -132,13 +132,16 @@ def make_pipeline_step(cfg: ModelConfig, optimizer: optax.GradientTransformation
             h, l = run_stage(blocks, rest, inbox_f[i], x_MbT[i], y_MbT[i], first)
             return h, zeros, jax.tree.map(jnp.zeros_like, grads), jnp.where(last, l / m, 0.0)
 
+        # --8<-- [start:backward]
         def backward(i, inbox_f, inbox_b):
             f = lambda bl, re, h: run_stage(bl, re, h, x_MbT[i], y_MbT[i], first)
             _, vjp = jax.vjp(f, blocks, rest, inbox_f[i])
             d_blocks, d_rest, d_h = vjp((jnp.where(last, zeros, inbox_b[i]),
                                          jnp.where(last, 1.0 / m, 0.0)))
             return zeros, d_h, (d_blocks, d_rest), jnp.zeros((), jnp.float32)
+        # --8<-- [end:backward]
 
+        # --8<-- [start:ticks]
         for t in range(sched.ticks):                      # the table is static: unrolled
             k, i = jnp.asarray(kind_TS[t])[s], jnp.asarray(mb_TS[t])[s]
             send_f, send_b, d_grads, d_loss = jax.lax.switch(k, (idle, forward, backward),
@@ -151,6 +154,7 @@ def make_pipeline_step(cfg: ModelConfig, optimizer: optax.GradientTransformation
             if (into_b_TS[t] < m).any():
                 got = jax.lax.ppermute(send_b, STAGE, [(j + 1, j) for j in range(p - 1)])
                 inbox_b = inbox_b.at[jnp.asarray(into_b_TS[t])[s]].set(got, mode="drop")
+        # --8<-- [end:ticks]
         d_blocks, d_rest = grads
         # the embedding's gradient is stage 0's, the output layer's the last stage's: one sum
         return d_blocks, jax.lax.psum(d_rest, STAGE), jax.lax.psum(loss, STAGE)

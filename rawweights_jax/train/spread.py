@@ -48,6 +48,7 @@ def spread_mesh(par: ParallelConfig, devices=None) -> Mesh:
     return Mesh(np.array(devices[:par.devices]).reshape(par.data, par.model), (DATA, MODEL))
 
 
+# --8<-- [start:weight_spec]
 def weight_spec(path, x, par: ParallelConfig, gathered: bool = False) -> P:
     """Where one weight (or one of its optimizer moments: same name, same shape) lives.
     `gathered`: the layout inside the loss, where fsdp's split over `data` is undone."""
@@ -61,6 +62,7 @@ def weight_spec(path, x, par: ParallelConfig, gathered: bool = False) -> P:
         if free:
             spec[free[0]] = DATA
     return P(*spec)
+# --8<-- [end:weight_spec]
 
 
 def state_shardings(tree, mesh: Mesh, par: ParallelConfig, gathered: bool = False):
@@ -81,10 +83,12 @@ def make_step(graphdef: nnx.GraphDef, optimizer: optax.GradientTransformation,
     whole = state_shardings(params, mesh, par, gathered=True)
     b_sh, scalar = batch_sharding(mesh, par), NamedSharding(mesh, P())
 
+    # --8<-- [start:fsdp_gather]
     def loss_fn(params, x_BT, y_BT):
         if par.fsdp:   # gather each weight before its use; its gradient goes back to shards
             params = jax.lax.with_sharding_constraint(params, whole)
         return cross_entropy(nnx.merge(graphdef, params)(x_BT), y_BT)
+    # --8<-- [end:fsdp_gather]
 
     def step(params, opt_state, x_BT, y_BT):
         loss, grads = jax.value_and_grad(loss_fn)(params, x_BT, y_BT)
