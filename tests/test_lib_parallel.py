@@ -186,3 +186,28 @@ def test_int8_gradients_change_the_loss_a_little(batches, one_device):
     assert 0 < np.abs(losses - one_device[0]).max() < 0.05
     formula = comm_bytes(CFG, par, batch=8)
     assert_bytes_match(sent, formula)
+
+
+def test_committed_benchmark_agrees_with_todays_formulas():
+    """The page reads benchmarks/results/parallel-cpu-2026-12-04.json: its formula bytes and
+    bubbles must be what the library computes now, and its measurements within the targets."""
+    import json
+    from pathlib import Path
+
+    from rawweights_jax.bench.parallel import BATCH, bench_model, strategies
+    from rawweights_jax.config import preset
+    from rawweights_jax.parallel.schedule import schedule
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks/results/parallel-cpu-2026-12-04.json"
+    result = json.loads(path.read_text())
+    rows = {r["name"]: r for r in result["strategies"]}
+    assert set(rows) == set(strategies(8))
+    for name, par in strategies(8).items():
+        cfg = preset("moe-char-cpu").model if par.experts > 1 else bench_model()
+        assert rows[name]["comm_bytes_formula"] == sum(comm_bytes(cfg, par, BATCH).values()), name
+        assert abs(rows[name]["comm_hlo_over_formula"] - 1) < 0.05, name
+        if name != "dp-int8":
+            assert rows[name]["max_loss_diff"] < 1e-5, name
+        if par.stages > 1:
+            assert rows[name]["bubble_fraction"] == schedule(par.schedule, par.stages,
+                                                             par.microbatches).bubble_fraction
