@@ -1,5 +1,6 @@
 """One training step spread over a mesh of devices by shardings alone (GSPMD): data parallelism,
-FSDP, Megatron tensor parallelism, and their combinations.
+FSDP, Megatron tensor parallelism, and their combinations; and expert parallelism, whose loss
+is written per device (`shard_map`) around the MoE layers' all-to-all dispatch.
 
 The step itself is the plain one (loss, gradient, AdamW) written for one device. What changes
 is where each array lives, said once per array with a `NamedSharding` over a 2-D mesh whose
