@@ -178,6 +178,10 @@ def bench_command(args) -> None:
         from rawweights_jax.bench.scaling import bench_scaling
 
         result = bench_scaling(quick=args.quick, quiet=args.json, mesh=mesh)
+    elif args.bench == "parallel":
+        from rawweights_jax.bench.parallel import bench_parallel
+
+        result = bench_parallel(args.devices, quiet=args.json)
     elif args.bench == "moe":
         result = bench_moe(lengths(args.tokens, "--tokens"), quiet=args.json)
     else:

@@ -3,7 +3,7 @@
     rawweights train --preset shakespeare-char-cpu --out out/cpu [--tokenizer bpe-512]
     rawweights generate --ckpt out/cpu --prompt "ROMEO:" --max-new-tokens 300
     rawweights quantize --ckpt out/cpu --bits 4 --group 32 --out out/cpu-int4
-    rawweights bench train|decode|attention|arch|moe|quant|speculative|roofline|scaling [--json]
+    rawweights bench train|decode|attention|arch|moe|quant|speculative|roofline|scaling|parallel [--json]
     rawweights bench dedup|tokenizers [--json]      # the data pipeline (data/)
     rawweights inspect llama-3.1-8b deepseek-v3 path/to/config.json [--context N] [--json]
     rawweights plan llama-3.1-70b --gpus 64 --gpu h100-sxm [--batch B] [--context T] [--json]
@@ -206,6 +206,11 @@ def _build_parser() -> argparse.ArgumentParser:
     b = bench.add_parser("scaling", help="isoFLOP sweep of tiny GPTs and the fitted scaling laws")
     b.add_argument("--quick", action="store_true", help="only the cheapest point (no fits)")
     b.add_argument("--json", action="store_true", help="print one JSON object")
+    b = bench.add_parser("parallel", help="dp, fsdp, tp, pp, ep on simulated CPU devices: "
+                         "losses against one device, bytes communicated, memory")
+    b.add_argument("--devices", type=_positive_int, default=8,
+                   help="simulated CPU devices (8; a power of two, at least 4)")
+    b.add_argument("--json", action="store_true", help="print one JSON object")
     b = bench.add_parser("attention", help="time and memory of each attention backend")
     b.add_argument("--lengths", default="256,512,1024,2048,4096,8192")
     b.add_argument("--backends", default="naive,xla,blockwise,pallas")
@@ -222,7 +227,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"rawweights plan: error: {err}", file=sys.stderr)
             return 2
         return 0
-    if args.command in MULTI_DEVICE or (args.command == "bench" and args.bench != "attention"):
+    if args.command == "bench" and args.bench == "parallel":
+        use_cpu_cores(args.devices)   # simulated devices, however many cores there are
+    elif args.command in MULTI_DEVICE or (args.command == "bench" and args.bench != "attention"):
         use_cpu_cores()     # before JAX starts: one device per core (parallel/devices.py)
     # Only now may JAX start: the commands module imports the library's JAX-using layers.
     from rawweights_jax.cli import commands

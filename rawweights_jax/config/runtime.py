@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from rawweights_jax.config.base import FrozenConfig
 
 ATTENTION_BACKENDS = ("auto", "naive", "xla", "blockwise", "pallas")
-MOE_DISPATCHES = ("sorted", "dense")
+MOE_DISPATCHES = ("sorted", "dense", "all-to-all")
 
 
 @dataclass(frozen=True)
@@ -23,7 +23,9 @@ class Runtime(FrozenConfig):
     """Attention backend: 'auto', 'naive', 'xla', 'blockwise' or 'pallas'."""
     moe_dispatch: str = "sorted"
     """'sorted': each expert computes only its tokens (sorted, grouped in tiles); 'dense':
-    every expert computes every token and unchosen results are zeroed (the reference)."""
+    every expert computes every token and unchosen results are zeroed (the reference);
+    'all-to-all': experts spread over the devices of a `shard_map` axis `expert`, tokens sent
+    to them and back (expert parallelism; only inside that shard_map)."""
 
     def validate(self) -> None:
         self.check_choices({"attention": ATTENTION_BACKENDS, "moe_dispatch": MOE_DISPATCHES})

@@ -19,6 +19,9 @@ one partly empty tile per expert) instead of the U*E rows of the dense reference
 `rawweights bench moe` compare it against. Nothing is dropped: unlike capacity-based dispatch,
 no token loses an expert when many pick the same one.
 
+Expert parallelism (`dispatch_all_to_all`) spreads the experts over devices and moves the
+tokens to them and back with two all-to-alls (train/spread.py runs it under `shard_map`).
+
 Shared experts (DeepSeek) are one ordinary MLP every token goes through, added to the routed
 output. The layer also returns router statistics: tokens per expert (for load plots) and the
 load-balancing loss E * sum_e f_e P_e (f_e: fraction of assignments, P_e: mean score share).
@@ -35,6 +38,7 @@ from flax import nnx
 from rawweights_jax.config import ModelConfig, Runtime
 from rawweights_jax.nn.mlp import MLP, mlp_hidden
 from rawweights_jax.nn.dense import dense, normal_param, zeros_param
+from rawweights_jax.parallel.mesh import EXPERT
 
 
 # --8<-- [start:route]
@@ -128,7 +132,41 @@ def dispatch_dense(kind: str, x_UD, weights_UO, experts_UO, w_in_EDF, w_up_EDF, 
 # --8<-- [end:dispatch]
 
 
-DISPATCH = {"sorted": dispatch_sorted, "dense": dispatch_dense}
+# --8<-- [start:all_to_all]
+def dispatch_all_to_all(kind: str, x_UD, weights_UO, experts_UO, w_in_EDF, w_up_EDF, w_out_EFD):
+    """Expert parallelism, inside `shard_map` over the `expert` axis of n devices: each device
+    holds E/n experts (the weights given are its shard) and its own tokens. Each assignment
+    travels to the device of its expert (one all-to-all), is computed there (the sorted
+    dispatch, one expert per row), and comes back (a second all-to-all) to be weighted.
+
+    Each destination gets a slot for every assignment of the sender (capacity C = U * O), so
+    no token is dropped however unevenly the router chooses, and the result is exactly one
+    device's: the price is buffers n times the average traffic. (Capacity-limited dispatch
+    sends less and drops the overflow, which changes the function.)
+    """
+    U, O = experts_UO.shape
+    n, E_local, Y = jax.lax.axis_size(EXPERT), w_in_EDF.shape[0], U * O
+    expert_Y = experts_UO.reshape(Y)
+    dest_Y, local_Y = expert_Y // E_local, expert_Y % E_local
+    # slot of each assignment among those going to the same device
+    onehot_YN = jax.nn.one_hot(dest_Y, n, dtype=jnp.int32)
+    slot_Y = (jnp.cumsum(onehot_YN, axis=0) - onehot_YN)[jnp.arange(Y), dest_Y]
+    token_Y = jnp.arange(Y) // O
+    send_NCD = jnp.zeros((n, Y, x_UD.shape[1]), x_UD.dtype).at[dest_Y, slot_Y].set(x_UD[token_Y])
+    ids_NC = jnp.full((n, Y), -1, jnp.int32).at[dest_Y, slot_Y].set(local_Y.astype(jnp.int32))
+    recv_NCD = jax.lax.all_to_all(send_NCD, EXPERT, 0, 0, tiled=True)
+    recv_ids = jax.lax.all_to_all(ids_NC, EXPERT, 0, 0, tiled=True).reshape(n * Y, 1)
+    valid = (recv_ids >= 0).astype(x_UD.dtype)        # empty slots: computed, weighted 0
+    y_rows, _ = dispatch_sorted(kind, recv_NCD.reshape(n * Y, -1), valid,
+                                jnp.maximum(recv_ids, 0), w_in_EDF, w_up_EDF, w_out_EFD)
+    back_NCD = jax.lax.all_to_all(y_rows.reshape(n, Y, -1), EXPERT, 0, 0, tiled=True)
+    y_YD = back_NCD[dest_Y, slot_Y] * weights_UO.reshape(Y, 1).astype(x_UD.dtype)
+    out_UD = jnp.zeros_like(x_UD).at[token_Y].add(y_YD)
+    return out_UD, jnp.bincount(expert_Y, length=n * E_local)
+# --8<-- [end:all_to_all]
+
+
+DISPATCH = {"sorted": dispatch_sorted, "dense": dispatch_dense, "all-to-all": dispatch_all_to_all}
 
 
 # --8<-- [start:moe_layer]

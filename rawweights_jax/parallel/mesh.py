@@ -13,8 +13,9 @@ import jax
 import numpy as np
 from jax.sharding import Mesh
 
-DATA, MODEL = "data", "model"
-"""Axis names: batch rows (data parallelism) and weight matrices (tensor parallelism)."""
+DATA, MODEL, EXPERT = "data", "model", "expert"
+"""Axis names: batch rows (data parallelism), weight matrices (tensor parallelism), and the
+experts of a mixture of experts with the rows (expert parallelism)."""
 
 
 def device_mesh(axis: str = DATA, devices: Sequence[jax.Device] | None = None) -> Mesh | None:
