@@ -145,6 +145,13 @@ def bench_command(args) -> None:
         result = bench_serve(rates, modes, args.requests, args.max_batch, args.max_seconds,
                              soak_seconds=args.soak, stream_rounds=args.stream_rounds,
                              ckpt=args.ckpt, quiet=args.json)
+    elif args.bench == "recipe":
+        from rawweights_jax.bench.recipe import bench_recipe
+
+        names = tuple(n.strip() for n in args.runs.split(",") if n.strip()) if args.runs else None
+        if not args.high_lr > 0:
+            raise ValueError(f"--high-lr {args.high_lr}: expected a number > 0")
+        result = bench_recipe(args.iters, args.high_lr, names, quiet=args.json, mesh=mesh)
     elif args.bench == "moe":
         result = bench_moe(lengths(args.tokens, "--tokens"), quiet=args.json)
     else:
