@@ -3,6 +3,7 @@ accumulation equal to the large batch, per-layer norms and loss spikes in the hi
 which checkpoints a run keeps."""
 
 import json
+from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -19,6 +20,7 @@ from rawweights_jax.train.optimizer import learning_rate, make_optimizer, muon_d
 from rawweights_jax.train.trainer import Trainer, init_state
 
 DATA = tiny_data()
+RESULT = "benchmarks/results/recipe-cpu-2026-12-04.json"
 
 
 def _lrs(**changes):
@@ -171,5 +173,8 @@ def test_bench_recipe_reruns_its_cheapest_point(shakespeare):
     (row,) = out["runs"]
     assert row["name"] == "cosine" and row["ms_per_step"] > 0 and not row["diverged"]
     assert 0 < row["final_train_loss"] < 5 and row["monitor"]["records"]
+    committed = json.loads((Path(__file__).parents[1] / RESULT).read_text())   # what the page reads
+    assert set(row) == set(committed["runs"][0]) and committed["runs"][0]["name"] == "cosine"
+    assert {"device", "date", "command", "commit"} <= set(committed)
     with pytest.raises(ValueError, match="unknown recipe run\\(s\\) sgd"):
         bench_recipe(iters=8, names=("sgd",), quiet=True)
