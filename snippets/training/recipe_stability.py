@@ -34,7 +34,7 @@ fig.tight_layout()
 plt.show()
 
 for name in names:
-    key = name.replace("high-lr", "high").replace("+", "_").replace("-", "_")
+    key = "base" if name == "cosine" else name.replace("high-lr", "high").replace("+", "_").replace("-", "_")
     value(f"{key}_logit", f"{max(runs[name]['max_attention_logit']['value']):.1f}")
     value(f"{key}_val", f"{runs[name]['val_loss']:.3f}" if runs[name]["val_loss"] is not None else "n/a")
     value(f"{key}_spikes", f"{len(runs[name]['spikes'])}")
