@@ -1,6 +1,6 @@
 """The recipe benchmark's result file, read once for the snippets of docs/training/recipe.md.
 
-The runs (eight x 400 steps of shakespeare-char-cpu, minutes of a 2-core CPU) are more than a
+The runs (eight short runs of shakespeare-char-cpu, minutes of a 2-core CPU) are more than a
 page may cost on a cold build: `rawweights bench recipe` made the file below, stamped with the
 device, date, command and commit; tests/test_lib_recipe.py re-runs its cheapest point.
 """
