@@ -12,9 +12,11 @@ from rwsite.tables import table
 
 r, runs = load()
 print(provenance(r))
-rows = [[name, run["ms_per_step"], run["final_train_loss"], run["val_loss"]]
+# (ms per step is in the file too, but these runs shared a busy 2-core machine with other
+# jobs: runs of the same cost differ by 4x there, so the page does not compare speeds.)
+rows = [[name, run["final_train_loss"], run["val_loss"]]
         for name, run in runs.items() if run["group"] != "stability"]
-table(["run", "ms/step", "train loss (last 10)", "val loss"], rows, align="lrrr")
+table(["run", "train loss (last 10)", "val loss"], rows, align="lrr")
 
 fig, (ax_lr, ax_loss) = plt.subplots(1, 2, figsize=(7.2, 3.2))
 for i, name in enumerate(["cosine", "wsd", "constant"]):
@@ -50,13 +52,11 @@ plt.show()
 base, wsd, const, bf16, muon = (runs[n] for n in ("cosine", "wsd", "constant", "bfloat16", "muon"))
 for name, run in (("cosine", base), ("wsd", wsd), ("constant", const), ("bf16", bf16), ("muon", muon)):
     value(f"{name}_val", f"{run['val_loss']:.3f}")
-    value(f"{name}_ms", f"{run['ms_per_step']:.1f}")
 value("iters", f"{r['iters']}")
-value("bf16_speed", f"{base['ms_per_step'] / bf16['ms_per_step']:.2f}")
-value("muon_cost", f"{muon['ms_per_step'] / base['ms_per_step']:.1f}")
-value("bf16_gap", f"{abs(bf16['val_loss'] - base['val_loss']):.3f}")
+value("bf16_gap", f"{abs(bf16['val_loss'] - base['val_loss']):.4f}")
 claim(all(not run["diverged"] for run in (base, wsd, const, bf16, muon)), "none of these runs diverged")
-claim(min(base["val_loss"], wsd["val_loss"]) < const["val_loss"],
-      "a schedule that decays beats the constant learning rate",
+claim(wsd["val_loss"] < min(base["val_loss"], const["val_loss"]), "wsd ends below cosine and constant",
       cosine=base["val_loss"], wsd=wsd["val_loss"], constant=const["val_loss"])
-claim(muon["ms_per_step"] > base["ms_per_step"], "a Muon step costs more than an AdamW step")
+claim(abs(base["val_loss"] - const["val_loss"]) < 0.01, "cosine and constant end within 0.01")
+claim(abs(bf16["val_loss"] - base["val_loss"]) < 0.005, "bf16 and f32 end within 0.005")
+claim(muon["val_loss"] < base["val_loss"] - 0.1, "Muon ends more than 0.1 below AdamW")

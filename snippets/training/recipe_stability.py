@@ -7,7 +7,7 @@ Run on its own: python snippets/training/recipe_stability.py   (a second)
 import matplotlib.pyplot as plt
 
 from _recipe import load
-from rwsite.claims import value
+from rwsite.claims import claim, value
 from rwsite.tables import table
 
 r, runs = load()
@@ -39,3 +39,8 @@ for name in names:
     value(f"{key}_val", f"{runs[name]['val_loss']:.3f}" if runs[name]["val_loss"] is not None else "n/a")
     value(f"{key}_spikes", f"{len(runs[name]['spikes'])}")
 value("high_lr", f"{r['high_lr']:g}")
+claim(max(runs["high-lr+qk-norm"]["max_attention_logit"]["value"]) < 2 * max(runs["cosine"]["max_attention_logit"]["value"]),
+      "QK-norm keeps the high-LR run's attention logits near the baseline's")
+claim(max(runs["high-lr+z-loss"]["max_attention_logit"]["value"]) > 100, "z-loss leaves the attention logits large")
+claim(runs["high-lr+qk-norm"]["val_loss"] < min(runs["high-lr"]["val_loss"], runs["high-lr+z-loss"]["val_loss"]),
+      "QK-norm ends lowest of the high-LR runs")
