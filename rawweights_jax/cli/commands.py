@@ -182,6 +182,13 @@ def bench_command(args) -> None:
         from rawweights_jax.bench.parallel import bench_parallel
 
         result = bench_parallel(args.devices, quiet=args.json)
+    elif args.bench == "recipe":
+        from rawweights_jax.bench.recipe import bench_recipe
+
+        names = tuple(n.strip() for n in args.runs.split(",") if n.strip()) if args.runs else None
+        if not args.high_lr > 0:
+            raise ValueError(f"--high-lr {args.high_lr}: expected a number > 0")
+        result = bench_recipe(args.iters, args.high_lr, names, quiet=args.json, mesh=mesh)
     elif args.bench == "moe":
         result = bench_moe(lengths(args.tokens, "--tokens"), quiet=args.json)
     else:

@@ -3,7 +3,7 @@
     rawweights train --preset shakespeare-char-cpu --out out/cpu [--tokenizer bpe-512]
     rawweights generate --ckpt out/cpu --prompt "ROMEO:" --max-new-tokens 300
     rawweights quantize --ckpt out/cpu --bits 4 --group 32 --out out/cpu-int4
-    rawweights bench train|decode|attention|arch|moe|quant|speculative|roofline|scaling|parallel [--json]
+    rawweights bench train|decode|attention|arch|moe|quant|speculative|roofline|scaling|parallel|recipe [--json]
     rawweights bench dedup|tokenizers [--json]      # the data pipeline (data/)
     rawweights inspect llama-3.1-8b deepseek-v3 path/to/config.json [--context N] [--json]
     rawweights plan llama-3.1-70b --gpus 64 --gpu h100-sxm [--batch B] [--context T] [--json]
@@ -180,6 +180,12 @@ def _build_parser() -> argparse.ArgumentParser:
 
     b = bench.add_parser("arch", help="train and decode speed: GPT-2, Llama and MoE CPU presets")
     b.add_argument("--iters", type=_positive_int, default=300, help="training steps per preset")
+    b.add_argument("--json", action="store_true", help="print one JSON object")
+    b = bench.add_parser("recipe", help="schedules, bf16, Muon, a high learning rate and its fixes")
+    b.add_argument("--iters", type=_positive_int, default=400, help="training steps per run (400)")
+    b.add_argument("--high-lr", type=float, default=3e-2, help="the high learning rate (3e-2)")
+    b.add_argument("--runs", default=None, help="comma-separated runs (all): cosine, wsd, constant, "
+                   "bfloat16, muon, high-lr, high-lr+z-loss, high-lr+qk-norm")
     b.add_argument("--json", action="store_true", help="print one JSON object")
     b = bench.add_parser("moe", help="one MoE layer: sorted dispatch vs the dense reference")
     b.add_argument("--tokens", default="768,8", help="tokens per batch (comma-separated)")

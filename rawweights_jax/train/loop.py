@@ -3,6 +3,12 @@
 Python wakes up once per `steps_per_dispatch` optimizer steps (one compiled `lax.scan`), to
 record the metrics, evaluate at each `eval_interval`, and write a checkpoint. A resumed run
 continues with the very losses an uninterrupted one would have had.
+
+The history also holds what a trainer watches (train/monitor.py): at each log point the
+per-layer gradient norms and update-to-weight ratios (`monitor`), at each evaluation the
+largest attention logit per layer, and every step whose loss spiked (`spikes`). Checkpoints
+beyond the rolling one (the last N, the best) follow the recipe's keep_last and keep_best
+(ckpt/keep.py).
 """
 
 from __future__ import annotations
@@ -16,10 +22,12 @@ import optax
 from jax.sharding import Mesh
 
 from rawweights_jax.ckpt import checkpoint as ckpt
+from rawweights_jax.ckpt import keep
 from rawweights_jax.config import RunConfig, Runtime
 from rawweights_jax.data.shakespeare import Dataset
 from rawweights_jax.model.gpt import GPT
 from rawweights_jax.train.loss import cross_entropy
+from rawweights_jax.train.monitor import group_names, is_spike
 from rawweights_jax.train.trainer import LossFn, Trainer, TrainState, init_state
 
 
@@ -38,7 +46,15 @@ class TrainResult(NamedTuple):
 
 def empty_history() -> dict[str, Any]:
     return {"step": [], "loss": [], "grad_norm": [], "lr": [], "tokens_per_second": [],
-            "eval": []}
+            "eval": [], "spikes": [], "monitor": [], "layers": []}
+
+
+def attention_logits(trainer: Trainer, state: TrainState) -> dict[str, list[float]]:
+    """{"max_attention_logit": one per layer}, or {} for a model the trace cannot read (MLA)."""
+    try:
+        return {"max_attention_logit": trainer.max_attention_logit(state)}
+    except TypeError:
+        return {}
 
 
 def train(run: RunConfig, data: Dataset, *, out_dir: str | Path | None = None,
@@ -70,6 +86,9 @@ def train(run: RunConfig, data: Dataset, *, out_dir: str | Path | None = None,
             raise ValueError("resume=True needs out_dir")
         state, history = ckpt.load_train_state(out / ckpt.LATEST, run, state, data.tokenizer)
         say(f"resumed from {out / ckpt.LATEST} at step {int(state.step)}")
+    for key, value in empty_history().items():     # a history saved before monitoring existed
+        history.setdefault(key, value)
+    history["layers"] = group_names(state.params)
     trainer = Trainer(run, graphdef, data, optimizer=optimizer, loss_fn=loss_fn, mesh=mesh)
     state = trainer.place(state)
     save = lambda name: ckpt.save(out / name, run, state.params, state.opt_state, int(state.step),
@@ -92,6 +111,10 @@ def train(run: RunConfig, data: Dataset, *, out_dir: str | Path | None = None,
         dt = time.perf_counter() - t0
         tps = n * run.tokens_per_iter / dt
         for i in range(n):
+            loss = float(metrics["loss"][i])
+            if is_spike(history["loss"], loss, run.train.spike_factor, run.train.spike_window):
+                history["spikes"].append(step + i + 1)
+                say(f"loss spike at step {step + i + 1}: {loss:.4f}")
             history["step"].append(step + i + 1)
             for name in ("loss", "grad_norm", "lr"):
                 history[name].append(float(metrics[name][i]))
@@ -101,16 +124,24 @@ def train(run: RunConfig, data: Dataset, *, out_dir: str | Path | None = None,
         compiled.add(n)
         step += n
         if step % log_interval == 0 or step == run.train.max_iters or step == target:
+            history["monitor"].append({"step": step, **{  # the last step of the dispatch
+                k: [float(v) for v in metrics[k][-1]] for k in ("layer_grad_norm", "update_ratio")}})
             rate = steps_timed / time_timed if time_timed else n / dt
             eta = (run.train.max_iters - step) / rate
             line = (f"step {step:>6}/{run.train.max_iters} | loss {history['loss'][-1]:.4f} | "
                     f"{tps:,.0f} tok/s | ETA {_fmt_time(eta)}")
             if step % run.train.eval_interval == 0 or step == run.train.max_iters:
                 ev = trainer.evaluate(state)
-                history["eval"].append({"step": step, **ev})
+                best = keep.is_best(history["eval"], ev["val_loss"])
+                history["eval"].append({"step": step, **ev, **attention_logits(trainer, state)})
                 line += f" | eval train {ev['train_loss']:.4f} val {ev['val_loss']:.4f}"
                 if out is not None:
                     save(ckpt.LATEST)
+                    if run.train.keep_last:         # the new file first, then drop the oldest
+                        save(keep.last_name(step))
+                        keep.prune_last(out, run.train.keep_last)
+                    if run.train.keep_best and best:
+                        save(keep.BEST)
             say(line)
         if out is not None and step in snapshot_steps:
             save(f"ckpt_step{step}.safetensors")

@@ -28,7 +28,8 @@ from rawweights_jax.config import RunConfig, Runtime
 from rawweights_jax.data.batches import sample_batch
 from rawweights_jax.data.shakespeare import Dataset
 from rawweights_jax.model.gpt import GPT, init_model
-from rawweights_jax.train.loss import cross_entropy
+from rawweights_jax.train import monitor
+from rawweights_jax.train.loss import cross_entropy, z_loss
 from rawweights_jax.train.optimizer import learning_rate, make_optimizer
 
 
@@ -76,6 +77,7 @@ class Trainer:
         self.val_Z = self.place(jnp.asarray(data.val_Z))
         self.run_steps = jax.jit(self._run_steps, static_argnums=2, donate_argnums=0)
         self.estimate_loss = jax.jit(self._estimate_loss, static_argnums=3)
+        self._max_logit = jax.jit(lambda params, x_BT: monitor.max_attention_logit(self.model(params), x_BT))
 
     def place(self, tree):
         """Copy arrays to every device (replicated) when the batch is split across devices."""
@@ -105,7 +107,10 @@ class Trainer:
                                                dropout_rate=self.recipe.dropout, with_aux=True)
         ce = self.loss_fn(logits_BTV, y_BT)
         # Mixture of experts: a small extra loss pushes the router to spread tokens evenly.
-        return ce + self.recipe.aux_loss_coef * aux["aux_loss"], (ce, aux["load_LE"])
+        objective = ce + self.recipe.aux_loss_coef * aux["aux_loss"]
+        if self.recipe.z_loss > 0:       # keeps log Z of the logits near 0 (train/loss.py)
+            objective = objective + self.recipe.z_loss * z_loss(logits_BTV)
+        return objective, (ce, aux["load_LE"])
 
     def gradients(self, params, x_ABT, y_ABT, dropout_keys_A):
         """Gradient of the objective averaged over A micro-batches (gradient accumulation),
@@ -163,7 +168,10 @@ class Trainer:
         if cfg.router_bias and recipe.router_bias_rate > 0:   # DeepSeek-V3's balancing by bias
             params = self.nudge_router_bias(params, load_LE)
         metrics = {"loss": losses.mean(), "grad_norm": optax.tree.norm(grads),
-                   "lr": learning_rate(recipe, state.step)}
+                   "lr": learning_rate(recipe, state.step),
+                   # per layer, in monitor.group_names order: what the loop logs (monitor.py)
+                   "layer_grad_norm": monitor.group_norms(grads),
+                   "update_ratio": monitor.update_ratios(updates, state.params)}
         return TrainState(params, opt_state, state.step + 1, state.key), metrics
     # --8<-- [end:one_step]
 
@@ -187,6 +195,12 @@ class Trainer:
             x_BT, y_BT = self.shard(*sample_batch(data_Z, k, self.recipe.batch_size, self.cfg.context_len))
             return None, self.loss(params, x_BT, y_BT, None)
         return jax.lax.scan(one, None, jax.random.split(key, n_batches))[1].mean()
+
+    def max_attention_logit(self, state: TrainState) -> list[float]:
+        """Each layer's largest attention logit on one fixed validation batch (monitor.py)."""
+        x_BT, _ = sample_batch(self.val_Z, jax.random.key(self.recipe.seed + 2),
+                               self.recipe.batch_size, self.cfg.context_len)
+        return [float(v) for v in self._max_logit(state.params, x_BT)]
 
     def evaluate(self, state: TrainState, n_batches: int | None = None) -> dict[str, float]:
         """Mean loss over `n_batches` random batches of each split (no dropout)."""
