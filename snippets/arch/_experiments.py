@@ -21,6 +21,7 @@ A helper module (its name starts with `_`), not a snippet.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -124,12 +125,39 @@ def past_the_table(model, length: int) -> None:
 def load_result(path: str, experiment: str, recipe: dict) -> dict:
     """The committed result file at `path`, checked to be a full run of today's recipe."""
     result = json.loads((ROOT / path).read_text())
-    if result.get("recipe") != recipe or result.get("stop_after"):
+    if not _same_recipe(result.get("recipe"), recipe) or result.get("stop_after"):
         raise RuntimeError(
             f"{path} was not made by today's recipe in snippets/arch/_experiments.py (or is a partial "
             f"run): run `python benchmarks/arch_experiments.py {experiment}`, commit the file it writes "
             f"and name it in _experiments.py")
     return result
+
+
+def _same_recipe(recorded, today: dict) -> bool:
+    """Whether the file's recipe is today's. A config field added to the library after the file
+    was made counts as the same recipe while it holds its default (the default keeps the old
+    behaviour: a new field that changed a run would be a new recipe, and the file must be remade)."""
+    if not isinstance(recorded, dict) or recorded.keys() != today.keys():
+        return False
+    if {k: v for k, v in recorded.items() if k != "variants"} != {k: v for k, v in today.items() if k != "variants"}:
+        return False
+    if recorded["variants"].keys() != today["variants"].keys():
+        return False
+    from rawweights_jax.config import ModelConfig, TrainConfig
+
+    defaults = {section: {f.name: f.default for f in dataclasses.fields(cls)}
+                for section, cls in (("model", ModelConfig), ("train", TrainConfig))}
+    for name, text in today["variants"].items():
+        old, new = json.loads(recorded["variants"][name]), json.loads(text)
+        for section, fields in new.items():
+            added = fields.keys() - old.get(section, {}).keys()
+            if any(fields[k] != defaults.get(section, {}).get(k, dataclasses.MISSING) for k in added):
+                return False
+            if {k: v for k, v in fields.items() if k not in added} != old.get(section):
+                return False
+        if old.keys() != new.keys():
+            return False
+    return True
 
 
 def made_by(path: str) -> str:
