@@ -30,7 +30,7 @@ class Schedule:
     stages: int
     microbatches: int
     ops: tuple[tuple[Op, ...], ...]
-    """ops[t][s]: what stage s does at tick t."""
+    """`ops[t][s]`: what stage `s` does at tick `t`."""
 
     @property
     def ticks(self) -> int:
