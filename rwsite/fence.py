@@ -199,7 +199,9 @@ def _render(build: Build, src: str, options: dict, md) -> str:
         return build.fail(outcome.error, outcome.stderr_tail())
     if fence.show in ("both", "output"):
         parts.append(render_output(outcome, build.executor))
-    return f'<div class="rw-snippet">\n{"".join(parts)}\n</div>'
+    # Out of the search index (fetched by every page, the playground's included): readers search
+    # the prose; the code and its printed numbers were a third of the index.
+    return f'<div class="rw-snippet" data-search-exclude>\n{"".join(parts)}\n</div>'
 
 
 def read_source(path: Path) -> str:

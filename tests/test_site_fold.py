@@ -52,6 +52,8 @@ SHARED_REGIONS = {
         "cache strategies compared (kv-cache)",
     "rawweights_jax/train/trainer.py:step": "folded on both: the climbers' shared step, the MoE "
         "losses entering it",
+    "rawweights_jax/train/optimizer.py:optimizer": "AdamW introduced (intelligent-climber); the "
+        "recipe's choices in it, Muon beside AdamW and the schedules (recipe)",
 }
 
 
