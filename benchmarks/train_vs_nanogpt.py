@@ -94,7 +94,8 @@ def run_ours(iters: int, seed: int) -> dict:
     if proc.returncode:
         sys.exit(f"rawweights bench train failed ({proc.returncode}):\n{proc.stderr[-2000:]}")
     r = json.loads(proc.stdout.strip().splitlines()[-1])
-    keep = ("ms_per_iter", "val_loss", "mfu", "matmul_peak_gflops", "achieved_gflops")
+    keep = ("ms_per_iter", "val_loss", "seed", "mfu", "matmul_peak_gflops", "matmul_peak_gflops_before_after",
+            "achieved_gflops")
     return {**{k: r[k] for k in keep if k in r}, "wall_seconds": round(time.perf_counter() - t0, 1)}
 
 
