@@ -80,6 +80,8 @@ def run_nanogpt(copy: Path, iters: int) -> dict:
     timed = [t for i, t in ms.items() if i % EVAL_INTERVAL]   # iterations 0, 250, ... include an evaluation
     if not timed:
         sys.exit("nanoGPT's train.py printed no 'iter N: ... time X ms' lines: has its log format changed?")
+    if not evals:
+        sys.exit("nanoGPT's train.py printed no 'step N: ... val loss X' lines: has its log format changed?")
     last = max(evals)
     return {"ms_per_iter": round(float(np.median(timed)), 3), "ms_per_iter_p10_p90":
             [round(float(np.percentile(timed, q)), 3) for q in (10, 90)],
