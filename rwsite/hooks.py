@@ -37,9 +37,10 @@ from collections import Counter
 from pathlib import Path
 
 from mkdocs.exceptions import PluginError
+from mkdocs.plugins import event_priority
 from mkdocs.structure.files import File
 
-from rwsite import claims, diagrams, fence, fold, mathfont, mathml, prose, repo, report, site_files
+from rwsite import claims, diagrams, fence, fold, mathfont, mathml, prose, repo, report, search_index, site_files
 from rwsite.cache import digest, files_digest
 from rwsite.executor import Executor
 
@@ -303,9 +304,13 @@ def on_post_page(output, page, config):
     return output
 
 
+@event_priority(-100)      # after the search plugin has written its index
 def on_post_build(config):
     build = _build()
     _raise_errors()
+    sizes = search_index.slim(config.site_dir)
+    if sizes:
+        log.info("rwsite: search index %d -> %d bytes (API entries cut to their summaries)", *sizes)
     for line in build.executor.report():
         log.info("rwsite: %s", line)
     if _command == "build":  # serve rebuilds see part of the picture; never evict there

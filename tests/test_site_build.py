@@ -233,6 +233,18 @@ def test_search_ranks_articles_above_the_api_pages(site):
         f"API pages boosted {api_boosts}; articles {sorted({d.get('boost', 1) for d in written})}")
 
 
+def test_the_search_index_holds_api_summaries_not_whole_docstrings(site):
+    """Every page fetches the index (rwsite/search_index.py): API objects keep a name and one
+    paragraph; module entries and articles keep their text."""
+    docs = json.loads((site.directory / "search" / "search_index.json").read_text(encoding="utf-8"))["docs"]
+    objects = [d for d in docs if "#rawweights_jax." in d["location"]]
+    assert len(objects) > 100
+    assert max(d["text"].count("<p>") for d in objects) <= 1
+    assert any("train" == re.sub(r"<[^>]+>", "", d["title"]).strip() for d in objects)
+    modules = [d for d in docs if "#rawweights_jax" in d["location"] and d not in objects]
+    assert sum(d["text"].count("<p>") > 1 for d in modules) > 20
+
+
 def test_the_reference_shows_signatures_apart_and_docstring_lists_as_lists(site):
     html = (site.directory / "reference" / "config" / "index.html").read_text(encoding="utf-8")
     heading = re.search(r'<h3 id="rawweights_jax\.config\.model\.ModelConfig"[^>]*>(.*?)</h3>', html, re.S)[1]

@@ -66,8 +66,10 @@ with mkdocs_gen_files.open("reference/index.md", "a") as page:
                "generated from the legend in `rawweights_jax/core/dims.py`, and a test checks that "
                "every weight of every family's model has one legend letter per axis.\n\n"
                "| letter | counts |\n| --- | --- |\n" + letters + "\n")
-    page.write("\n\n## Every module, by layer\n\n| layer | module | the idea it holds |\n"
-               "| --- | --- | --- |\n" + "\n".join(rows) + "\n")
+    # out of the search index: each row repeats the first line of a module entry it already has
+    page.write("\n\n## Every module, by layer\n\n<div data-search-exclude markdown>\n\n"
+               "| layer | module | the idea it holds |\n"
+               "| --- | --- | --- |\n" + "\n".join(rows) + "\n\n</div>\n")
 
 with mkdocs_gen_files.open("reference/SUMMARY.md", "w") as summary:
     summary.writelines(nav.build_literate_nav())
