@@ -22,6 +22,8 @@ import numpy as np
 import optax
 from flax import nnx
 
+from rawweights_jax.ckpt import checkpoint
+from rawweights_jax.config import RunConfig, TrainConfig
 from rawweights_jax.inference.generate import generate
 from rawweights_jax.posttrain.chat import answer_of, render
 
@@ -108,3 +110,12 @@ def greedy_answers(model, tokenizer, prompts, max_new: int, *, batch: int = 256)
         new = generate(model, chunk, max_new, temperature=0.0, vocab=tokenizer.vocab_size)
         out += [answer_of(tokenizer.decode(ids)) for ids in new]
     return out
+
+
+def save_model(path, model, tokenizer, history: dict | None = None, step: int = 0):
+    """Write a fine-tuned model as a checkpoint that `ckpt.checkpoint.load_model` reads (its
+    extended vocabulary and tokenizer included; no optimizer state: fine-tuning restarts)."""
+    params = nnx.state(model, nnx.Param)
+    run = RunConfig(model.cfg, TrainConfig())
+    return checkpoint.save(path, run, params, {}, step, jax.random.key_data(jax.random.key(0)),
+                           tokenizer, history=history)
