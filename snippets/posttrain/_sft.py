@@ -2,7 +2,8 @@
 
 `sft_dir()` returns a folder holding the robot student (snippets/robot/_student.py) after
 supervised fine-tuning on the mixed graded tasks (rawweights_jax/posttrain/tasks.py) in the
-chat template, with the SFT part of `rawweights bench posttrain`'s recipe but fewer steps:
+chat template, with the recipe of the SFT part of `rawweights bench posttrain` (its steps,
+batch, learning rate and examples), so the page's live model is the benchmark's `sft` model:
 
     ckpt.safetensors    the fine-tuned model, its extended vocabulary and tokenizer
     history.json        the masked loss every 25 steps, the recipe, the wall time
@@ -26,9 +27,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "robot"))
 
 from _student import student_dir  # noqa: E402
 
+from rawweights_jax.bench.posttrain_sft import BATCH, LR, N_TRAIN, STEPS  # noqa: E402
 from rwsite.shared import shared  # noqa: E402
 
-STEPS, BATCH, LR, N_TRAIN, SEED = 300, 32, 1e-3, 2000, 0
+SEED = 0
 
 
 def _finetune(out: Path) -> None:
