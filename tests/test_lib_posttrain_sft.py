@@ -154,3 +154,17 @@ def test_the_cli_names_a_bad_part_in_one_line():
     r = subprocess.run([sys.executable, "-m", "rawweights_jax.cli", "bench", "posttrain", "--parts", "sft,nope"],
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 2 and "expected some of sft" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_the_committed_result_file_holds_what_the_page_reads():
+    import json
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks/results/posttrain-sft-cpu-2026-12-04.json"
+    r = json.loads(path.read_text())
+    for key in ("device", "date", "command", "commit", "sft_task_accuracy", "scratch_task_accuracy",
+                "all_chars_task_accuracy", "steps", "batch", "train_examples", "test_examples_per_task"):
+        assert key in r, key
+    assert set(r["runs"]) == {"sft", "scratch", "all_chars"} and r["tasks"] == list(tasks.TASKS)
+    for run in r["runs"].values():
+        assert {"curve", "tasks", "task_accuracy", "seconds"} <= set(run)

@@ -79,7 +79,7 @@ def finetune(model, x_NT, y_NT, mask_NT, *, steps: int, batch: int, lr: float, s
     N = data[0].shape[0]
 
     @jax.jit
-    def step(params, opt_state, i):
+    def step(params, opt_state, i, data):   # data an argument: a closure would bake it in
         rows_B = jax.random.randint(jax.random.fold_in(jax.random.key(seed), i), (batch,), 0, N)
         x_BT, y_BT, mask_BT = (a[rows_B] for a in data)
         loss_of = lambda p: masked_loss(nnx.merge(graphdef, p), x_BT, y_BT, mask_BT)
@@ -91,7 +91,7 @@ def finetune(model, x_NT, y_NT, mask_NT, *, steps: int, batch: int, lr: float, s
     opt_state = optimizer.init(params)
     logged = []
     for i in range(steps):
-        params, opt_state, loss = step(params, opt_state, jnp.int32(i))
+        params, opt_state, loss = step(params, opt_state, jnp.int32(i), data)
         if i % log_every == 0 or i == steps - 1:
             logged.append((i, loss))
             if progress is not None:
