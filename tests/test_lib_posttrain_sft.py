@@ -125,3 +125,46 @@ def test_task_examples_are_what_they_claim(shakespeare):
         tasks.task("nope")
     with pytest.raises(ValueError, match="split='dev'"):
         tasks.TASKS["add3"].make(3, 0, "dev")
+
+
+# ------------------------------------------------------------------------- bench posttrain
+def test_the_bench_cheapest_point_returns_every_key(shakespeare, tmp_path):
+    from rawweights_jax.bench.posttrain import bench_posttrain
+
+    tok = shakespeare.tokenizer       # the student's 65 characters; the bench extends them
+    model = init_model(tiny_model(vocab_size=tok.vocab_size, context_len=64, n_layers=1), seed=0)
+    base = sft.save_model(tmp_path / "base" / "ckpt.safetensors", model, tok)
+    small = dict(steps=2, batch=4, n_train=3, n_test=2)
+    r = bench_posttrain(("sft",), base.parent, seed=0, quiet=True, sft_options=small)
+    for key in ("sft_task_accuracy", "scratch_task_accuracy", "all_chars_task_accuracy", "steps",
+                "train_examples", "runs", "date", "device", "base", "seconds_sft"):
+        assert key in r, key
+    for name in tasks.TASKS:
+        assert 0 <= r[f"sft_{name}_accuracy"] <= 1 and f"scratch_{name}_accuracy" in r
+    assert set(r["runs"]) == {"sft", "scratch", "all_chars"}
+    assert r["runs"]["sft"]["curve"]["step"] == [0, 1] and r["train_examples"] == 3 * len(tasks.TASKS)
+    with pytest.raises(ValueError, match="expected some of sft"):
+        bench_posttrain(("nope",), base.parent)
+
+
+def test_the_cli_names_a_bad_part_in_one_line():
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-m", "rawweights_jax.cli", "bench", "posttrain", "--parts", "sft,nope"],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 2 and "expected some of sft" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_the_committed_result_file_holds_what_the_page_reads():
+    import json
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks/results/posttrain-sft-cpu-2026-12-04.json"
+    r = json.loads(path.read_text())
+    for key in ("device", "date", "command", "commit", "sft_task_accuracy", "scratch_task_accuracy",
+                "all_chars_task_accuracy", "steps", "batch", "train_examples", "test_examples_per_task"):
+        assert key in r, key
+    assert set(r["runs"]) == {"sft", "scratch", "all_chars"} and r["tasks"] == list(tasks.TASKS)
+    for run in r["runs"].values():
+        assert {"curve", "tasks", "task_accuracy", "seconds"} <= set(run)

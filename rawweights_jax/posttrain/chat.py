@@ -39,6 +39,14 @@ calls), and the template's markers. `extend_vocab` adds only those a tokenizer l
 # --8<-- [end:extra_chars]
 
 
+def extend_tokenizer(tokenizer: CharTokenizer, new_chars: str = EXTRA_CHARS) -> CharTokenizer:
+    """The character tokenizer with `new_chars` it lacks appended (old ids unchanged)."""
+    if not isinstance(tokenizer, CharTokenizer):
+        raise TypeError(f"a character tokenizer is needed, got {type(tokenizer).__name__}")
+    added = "".join(dict.fromkeys(c for c in new_chars if c not in tokenizer.index))
+    return CharTokenizer(tokenizer.chars + added)
+
+
 # --8<-- [start:extend_vocab]
 def extend_vocab(model, tokenizer: CharTokenizer, new_chars: str = EXTRA_CHARS):
     """(model, tokenizer) that also know `new_chars` (those already known are skipped).
@@ -47,9 +55,8 @@ def extend_vocab(model, tokenizer: CharTokenizer, new_chars: str = EXTRA_CHARS):
     rows (and output-head columns, when the head is untied) are the mean of the old ones. The
     model returned is a new one: `model` itself is left untouched.
     """
-    if not isinstance(tokenizer, CharTokenizer):
-        raise TypeError(f"extend_vocab needs a character tokenizer, got {type(tokenizer).__name__}")
-    added = "".join(dict.fromkeys(c for c in new_chars if c not in tokenizer.index))
+    new_tok = extend_tokenizer(tokenizer, new_chars)
+    added = new_tok.chars[tokenizer.vocab_size:]
     old_v, model_v = tokenizer.vocab_size, model.cfg.vocab_size
     if old_v != model_v:
         # a padded vocabulary's spare rows would take the new ids: refuse rather than guess
@@ -66,7 +73,7 @@ def extend_vocab(model, tokenizer: CharTokenizer, new_chars: str = EXTRA_CHARS):
         model.lm_head_DV = nnx.Param(
             jnp.concatenate([head_DV, jnp.repeat(head_DV.mean(1, keepdims=True), n, 1)], 1))
     model.cfg = model.cfg.replace(vocab_size=model_v + n)
-    return model, CharTokenizer(tokenizer.chars + added)
+    return model, new_tok
 # --8<-- [end:extend_vocab]
 
 

@@ -22,6 +22,8 @@ import numpy as np
 import optax
 from flax import nnx
 
+from rawweights_jax.ckpt import checkpoint
+from rawweights_jax.config import RunConfig, TrainConfig
 from rawweights_jax.inference.generate import generate
 from rawweights_jax.posttrain.chat import answer_of, render
 
@@ -77,7 +79,7 @@ def finetune(model, x_NT, y_NT, mask_NT, *, steps: int, batch: int, lr: float, s
     N = data[0].shape[0]
 
     @jax.jit
-    def step(params, opt_state, i):
+    def step(params, opt_state, i, data):   # data an argument: a closure would bake it in
         rows_B = jax.random.randint(jax.random.fold_in(jax.random.key(seed), i), (batch,), 0, N)
         x_BT, y_BT, mask_BT = (a[rows_B] for a in data)
         loss_of = lambda p: masked_loss(nnx.merge(graphdef, p), x_BT, y_BT, mask_BT)
@@ -89,7 +91,7 @@ def finetune(model, x_NT, y_NT, mask_NT, *, steps: int, batch: int, lr: float, s
     opt_state = optimizer.init(params)
     logged = []
     for i in range(steps):
-        params, opt_state, loss = step(params, opt_state, jnp.int32(i))
+        params, opt_state, loss = step(params, opt_state, jnp.int32(i), data)
         if i % log_every == 0 or i == steps - 1:
             logged.append((i, loss))
             if progress is not None:
@@ -108,3 +110,12 @@ def greedy_answers(model, tokenizer, prompts, max_new: int, *, batch: int = 256)
         new = generate(model, chunk, max_new, temperature=0.0, vocab=tokenizer.vocab_size)
         out += [answer_of(tokenizer.decode(ids)) for ids in new]
     return out
+
+
+def save_model(path, model, tokenizer, history: dict | None = None, step: int = 0):
+    """Write a fine-tuned model as a checkpoint that `ckpt.checkpoint.load_model` reads (its
+    extended vocabulary and tokenizer included; no optimizer state: fine-tuning restarts)."""
+    params = nnx.state(model, nnx.Param)
+    run = RunConfig(model.cfg, TrainConfig())
+    return checkpoint.save(path, run, params, {}, step, jax.random.key_data(jax.random.key(0)),
+                           tokenizer, history=history)

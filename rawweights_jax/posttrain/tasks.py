@@ -28,7 +28,7 @@ from rawweights_jax.posttrain.chat import answer_of
 
 SPLITS = ("train", "test")
 SPEAKERS = ("ROMEO", "PETRUCHIO", "CORIOLANUS", "LEONTES")   # four plays, four voices
-LINE_CHARS = 40          # a speaker prompt's line is cut to this many characters
+LINE_CHARS = 32          # a speaker prompt's line is cut to this many characters
 
 
 def split_of(prompt: str) -> str:
