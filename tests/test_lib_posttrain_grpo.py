@@ -102,3 +102,19 @@ def test_a_few_steps_raise_the_reward_on_an_easy_task():
     assert h["kl"][-1] > h["kl"][0] >= 0.0           # it moved away from the reference
     assert h["token_passes"] == sorted(h["token_passes"]) and len(h["step"]) == 25
     assert new_model is not model
+
+
+def test_the_bench_cheapest_point_returns_every_key(shakespeare):
+    from rawweights_jax.bench.posttrain_grpo import run_grpo
+    from rawweights_jax.data.tokenizer import CharTokenizer
+    from rawweights_jax.posttrain.chat import EXTRA_CHARS
+
+    tok = CharTokenizer("".join(sorted(set("abcdefghijklmnopqrstuvwxyz :" + EXTRA_CHARS))))
+    model = init_model(tiny_model(vocab_size=tok.vocab_size, context_len=32), seed=0)
+    r = run_grpo(model, tok, cfg=GRPOConfig(steps=2, prompts=2, group=2), seeds=2, n_test=4)
+    for key in ("grpo_initial_reward", "grpo_final_reward", "grpo_kl", "grpo_curves",
+                "grpo_seeds", "sft_more_accuracy", "grpo_accuracy", "grpo_initial_accuracy",
+                "sft_more_steps", "grpo_token_passes"):
+        assert key in r, key
+    assert r["grpo_seeds"] == [0, 1] and set(r["grpo_curves"]) == {"0", "1"}
+    assert len(r["grpo_curves"]["0"]["reward"]) == 2 and r["sft_more_steps"][0] >= 1

@@ -23,7 +23,7 @@ from rawweights_jax.posttrain.sft import finetune, greedy_answers
 from rawweights_jax.posttrain.tasks import task
 
 TASK = "count"                  # graded task GRPO trains on (the SFT student is imperfect at it)
-CONFIG = GRPOConfig(steps=60, prompts=8, group=8, lr=3e-5, beta=0.04)   # max_new: the task's
+CONFIG = GRPOConfig(steps=100, prompts=8, group=8, lr=1e-4, beta=0.04)   # max_new: the task's
 SEEDS = 3
 SFT_BATCH, SFT_LR = 64, 3e-4    # the "more SFT" baseline's recipe
 N_TRAIN, N_TEST = 1024, 300     # prompts GRPO draws from; held-out prompts graded
