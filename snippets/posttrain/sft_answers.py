@@ -41,6 +41,10 @@ table(["task", "held-out accuracy (50 prompts)", "always the commonest answer"],
 claim(accuracy["reverse"] > majority["reverse"] + 0.3, "the student reverses words far above any "
       "fixed answer", reverse=accuracy["reverse"])
 claim(accuracy["add3"] <= 0.1, "the student cannot add", add3=accuracy["add3"])
+claim(abs(accuracy["count"] - majority["count"]) <= 0.05, "it counts about as well as always "
+      "giving the commonest count", count=accuracy["count"], majority=majority["count"])
+claim(accuracy["speaker"] <= majority["speaker"] + 0.05, "it names speakers no better than always "
+      "naming the commonest one", speaker=accuracy["speaker"], majority=majority["speaker"])
 
 fig, ax = plt.subplots(figsize=(6.4, 2.8))
 ax.plot(h["step"], h["loss"], color="C0")
