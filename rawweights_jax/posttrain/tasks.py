@@ -4,7 +4,7 @@ Each task makes (prompt, answer) pairs and grades a completion against the promp
 a grader needs no stored key: `make(n, seed, split)` and `grade(prompt, completion)`.
 
     add3     "123+456"          -> "579"         three-digit addition
-    reverse  "rev:night"        -> "thgin"       a word of the play, backwards
+    reverse  "rev:night"        -> "thgin"       a word of the play (see `words`), backwards
     count    "count e:beseech"  -> "3"           how often a letter occurs in a word
     speaker  "who:<a line>"     -> "ROMEO"       which of four characters speaks the line
 
@@ -73,7 +73,9 @@ def make_add3(n: int, seed: int, split: str = "train"):
 # --------------------------------------------------------------------------- words of the play
 @functools.lru_cache(maxsize=1)
 def words() -> tuple[str, ...]:
-    """The distinct lower-case words of tiny Shakespeare of 3 to 8 letters, sorted."""
+    """The distinct runs of 3 to 8 lower-case letters in tiny Shakespeare, sorted: mostly whole
+    words; a capitalised word appears without its capital ("pproach"), still a fair string
+    to reverse or count in."""
     found = re.findall(r"[a-z]+", shakespeare_text())
     return tuple(sorted({w for w in found if 3 <= len(w) <= 8}))
 

@@ -5,11 +5,13 @@ Run on its own: python snippets/posttrain/sft_results.py   (a second)
 """
 
 import json
+from collections import Counter
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 
+from rawweights_jax.posttrain import tasks
 from rwsite.claims import claim, value
 from rwsite.tables import table
 
@@ -21,6 +23,10 @@ labels = {"sft": "pretrained, answer loss", "scratch": "from scratch, answer los
           "all_chars": "pretrained, loss on all characters"}
 rows = [[labels[k]] + [f"{run['tasks'][n]['accuracy']:.0%}" for n in names] + [f"{run['task_accuracy']:.0%}"]
         for k, run in runs.items()]
+# the baseline that ignores the prompt: always the commonest answer of the same held-out prompts
+majority = {n: Counter(a for _, a in tasks.task(n).make(r["test_examples_per_task"], r["seed"], "test"))
+            .most_common(1)[0][1] / r["test_examples_per_task"] for n in names}
+rows.append(["always the commonest answer"] + [f"{majority[n]:.0%}" for n in names] + [""])
 table(["model"] + names + ["mean"], rows, align="l" + "r" * (len(names) + 1))
 rows = [[labels[k]] + [f"{run['tasks'][n]['test_loss']:.3f}" for n in names] for k, run in runs.items()]
 table(["held-out loss on answers"] + names, rows, align="l" + "r" * len(names))
@@ -54,5 +60,16 @@ value("batch", str(r["batch"]))
 value("train_examples", f"{r['train_examples']:,}")
 value("n_test", str(r["test_examples_per_task"]))
 value("sft_seconds", f"{runs['sft']['seconds']:.0f}")
-claim(r["sft_task_accuracy"] > r["scratch_task_accuracy"], "the pretrained student beats the one "
-      "trained from scratch", sft=r["sft_task_accuracy"], scratch=r["scratch_task_accuracy"])
+for n in names:
+    value(f"majority_{n}", f"{majority[n]:.0%}")
+acc = {k: {n: run["tasks"][n]["accuracy"] for n in names} for k, run in runs.items()}
+claim(r["sft_task_accuracy"] > r["scratch_task_accuracy"] > r["all_chars_task_accuracy"],
+      "pretrained beats scratch, which beats the loss on all characters, on the mean",
+      sft=r["sft_task_accuracy"], scratch=r["scratch_task_accuracy"], all_chars=r["all_chars_task_accuracy"])
+claim(acc["sft"]["reverse"] > acc["scratch"]["reverse"] + 0.15 > acc["all_chars"]["reverse"] + 0.15,
+      "on reverse, pretraining and the answer-only loss each buy more than 15 points", **acc["sft"])
+claim(max(a["add3"] for a in acc.values()) <= 0.05, "no variant learns to add")
+claim(all(abs(a["count"] - majority["count"]) <= 0.03 for a in acc.values()),
+      "every variant counts about as well as always answering the commonest count")
+claim(all(a["speaker"] <= majority["speaker"] + 0.03 for a in acc.values()),
+      "no variant names speakers better than always naming the commonest one")
