@@ -189,6 +189,12 @@ def bench_command(args) -> None:
         if not args.high_lr > 0:
             raise ValueError(f"--high-lr {args.high_lr}: expected a number > 0")
         result = bench_recipe(args.iters, args.high_lr, names, quiet=args.json, mesh=mesh)
+    elif args.bench == "posttrain":
+        from rawweights_jax.bench.posttrain import bench_posttrain
+
+        parts = tuple(n.strip() for n in args.parts.split(",") if n.strip())
+        result = bench_posttrain(parts, args.base, args.seed, out=args.out,
+                                 base_steps=args.base_steps, quiet=args.json)
     elif args.bench == "moe":
         result = bench_moe(lengths(args.tokens, "--tokens"), quiet=args.json)
     else:

@@ -5,6 +5,7 @@
     rawweights quantize --ckpt out/cpu --bits 4 --group 32 --out out/cpu-int4
     rawweights bench train|decode|attention|arch|moe|quant|speculative|roofline|scaling|parallel|recipe [--json]
     rawweights bench dedup|tokenizers [--json]      # the data pipeline (data/)
+    rawweights bench posttrain [--parts sft] [--base DIR] [--seed S] [--json]   # fine-tuning (posttrain/)
     rawweights inspect llama-3.1-8b deepseek-v3 path/to/config.json [--context N] [--json]
     rawweights plan llama-3.1-70b --gpus 64 --gpu h100-sxm [--batch B] [--context T] [--json]
     rawweights serve --ckpt out/cpu [--ckpt DIR ...] [--port 8000] [--batching continuous]
@@ -186,6 +187,17 @@ def _build_parser() -> argparse.ArgumentParser:
     b.add_argument("--high-lr", type=float, default=3e-2, help="the high learning rate (3e-2)")
     b.add_argument("--runs", default=None, help="comma-separated runs (all): cosine, wsd, constant, "
                    "bfloat16, muon, high-lr, high-lr+z-loss, high-lr+qk-norm")
+    b.add_argument("--json", action="store_true", help="print one JSON object")
+    b = bench.add_parser("posttrain", help="fine-tuning the student: SFT (and DPO, GRPO) on graded tasks")
+    b.add_argument("--parts", default="sft", help="parts to report, comma-separated (sft; later "
+                   "parts start from the SFT model, so SFT always runs)")
+    b.add_argument("--base", type=Path, help="pretrained checkpoint (default: train the "
+                   "shakespeare-char-cpu preset, or reuse it, in --out)")
+    b.add_argument("--base-steps", type=_positive_int, help="training steps of a base trained "
+                   "here (default: the preset's)")
+    b.add_argument("--out", type=Path, default=Path("out/bench-posttrain"),
+                   help="where a base trained here is kept and reused (out/bench-posttrain)")
+    b.add_argument("--seed", type=int, default=0, help="data, initialisation and batch order (0)")
     b.add_argument("--json", action="store_true", help="print one JSON object")
     b = bench.add_parser("moe", help="one MoE layer: sorted dispatch vs the dense reference")
     b.add_argument("--tokens", default="768,8", help="tokens per batch (comma-separated)")
