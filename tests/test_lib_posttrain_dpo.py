@@ -96,3 +96,94 @@ def test_a_near_miss_differs_in_one_place_and_keeps_the_kind_of_character():
                 assert miss.isdigit()
     with pytest.raises(ValueError, match="could not find a near miss of '-'"):
         near_miss("-", rng)
+
+
+# ------------------------------------------------------------------------- pairs and training
+def tiny_student(shakespeare, ctx: int = 64):
+    """A random one-layer model over the student's characters and the template's."""
+    from _lib_support import tiny_model
+
+    from rawweights_jax.model.gpt import init_model
+    from rawweights_jax.posttrain.chat import extend_tokenizer
+
+    tok = extend_tokenizer(shakespeare.tokenizer)
+    return init_model(tiny_model(vocab_size=tok.vocab_size, context_len=ctx, n_layers=1), seed=0), tok
+
+
+def test_pairs_are_right_against_wrong_held_out_and_masked_on_the_answer(shakespeare):
+    from rawweights_jax.posttrain import tasks
+    from rawweights_jax.posttrain.chat import render
+    from rawweights_jax.posttrain.pairs import ORDER, encode_pairs, train_and_heldout
+
+    train, heldout = train_and_heldout(("add3", "speaker", ORDER), 30, 10, 0)
+    assert not {p.prompt for p in train if p.task != ORDER} & {p.prompt for p in heldout}
+    assert not ({p.prompt + p.chosen for p in train if p.task == ORDER}
+                & {p.prompt + p.chosen for p in heldout})
+    for p in train + heldout:
+        if p.task == ORDER:
+            assert sorted(p.chosen.split()) == sorted(p.rejected.split()) and p.chosen != p.rejected
+        else:
+            task = tasks.task(p.task)
+            assert task.grade(p.prompt, p.chosen) and not task.grade(p.prompt, p.rejected)
+    assert {p.rejected for p in train if p.task == "speaker"} <= set(tasks.SPEAKERS)
+    _, tok = tiny_student(shakespeare)
+    arrays = encode_pairs(tok, train, 64)
+    width = max(len(render(p.prompt, a)) for p in train for a in (p.chosen, p.rejected))
+    assert arrays.x_c_NT.shape == (len(train), width - 1)
+    # the mask covers the answer and its end marker, nothing else
+    assert arrays.m_c_NT.sum(1).tolist() == [len(p.chosen) + 1 for p in train]
+    assert arrays.m_r_NT.sum(1).tolist() == [len(p.rejected) + 1 for p in train]
+    with pytest.raises(ValueError, match="unknown task 'nope'"):
+        train_and_heldout(("nope",), 2, 2, 0)
+
+
+def test_a_few_dpo_steps_raise_held_out_accuracy_and_leave_the_reference_alone(shakespeare):
+    from flax import nnx
+
+    from rawweights_jax.posttrain.pairs import encode_pairs, train_and_heldout
+    from rawweights_jax.posttrain.pref_eval import preference_metrics, sampled_kl
+    from rawweights_jax.posttrain.preference import PrefConfig, pair_logps, train_preferences
+
+    model, tok = tiny_student(shakespeare)
+    before = jax.tree.map(np.array, nnx.state(model, nnx.Param))
+    train, heldout = train_and_heldout(("count",), 256, 64, 0)
+    arrays, held = encode_pairs(tok, train, 64), encode_pairs(tok, heldout, 64)
+    ref = pair_logps(model, held)
+    cfg = PrefConfig("dpo", beta=0.5, steps=40, batch=32, lr=3e-3, seed=0)
+    policy, history = train_preferences(
+        model, arrays, cfg, eval_every=20,
+        evaluate=lambda step, pol: preference_metrics(pol, held, ref, cfg))
+    assert [h["step"] for h in history] == [0, 20, 40]
+    assert history[0]["accuracy"] == 0.0 and history[0]["loss"] == pytest.approx(math.log(2), abs=1e-5)
+    assert history[-1]["accuracy"] > 0.75 and history[-1]["margin"] > 0
+    assert history[-1]["train_loss"] < history[1]["train_loss"] < math.log(2)
+    after = jax.tree.map(np.array, nnx.state(model, nnx.Param))
+    assert all(np.array_equal(a, b) for a, b in zip(jax.tree.leaves(before), jax.tree.leaves(after)))
+    prompts = [p.prompt for p in heldout[:16]]
+    assert sampled_kl(model, model, tok, prompts) == pytest.approx(0.0, abs=1e-5)
+    assert sampled_kl(policy, model, tok, prompts, samples=4) > 0
+    with pytest.raises(ValueError, match="batch=300 is larger than the 256 training pairs"):
+        train_preferences(model, arrays, cfg._replace(batch=300))
+    with pytest.raises(ValueError, match="loss='ipo'"):
+        train_preferences(model, arrays, cfg._replace(loss="ipo"))
+
+
+def test_the_bench_cheapest_point_returns_every_key(shakespeare):
+    from rawweights_jax.bench.posttrain_dpo import run_dpo
+
+    model, tok = tiny_student(shakespeare)
+    r = run_dpo(model, tok, seed=0, betas=(0.1, 1.0), steps=2, n_train=32, n_heldout=4,
+                kinds=("count", "order"), hard_kinds=("add3",))
+    for key in ("dpo_preference_accuracy", "dpo_kl", "dpo_reward_margin", "dpo_greedy_accuracy",
+                "dpo_likelihood_accuracy", "simpo_preference_accuracy", "simpo_kl",
+                "simpo_greedy_accuracy", "dpo_reference_likelihood_accuracy",
+                "dpo_reference_greedy_accuracy", "dpo_pairs", "dpo_recipe", "dpo_seconds"):
+        assert key in r, key
+    assert set(r["dpo_by_beta"]) == {"0.1", "1"}
+    assert set(r["dpo_runs"]) == {"dpo_0.1", "dpo_1", "simpo", "dpo_hard"}
+    run = r["dpo_runs"]["dpo_0.1"]
+    assert [c["step"] for c in run["curve"]] == [0, 1, 2]
+    assert set(run["preference_accuracy_per_task"]) == {"count", "order"}
+    assert 0 <= r["dpo_preference_accuracy"] <= 1 and np.isfinite(r["dpo_kl"])
+    with pytest.raises(ValueError, match="headline beta 0.1"):
+        run_dpo(model, tok, betas=(0.3,), steps=1)

@@ -7,18 +7,23 @@ letter, or two neighbours swapped) and is kept only if the task's grader says it
 the preference is a fact, a held-out accuracy means something, and a near miss is the
 hardest kind of wrong answer: the two differ in one place, and that place is the lesson.
 
-Held-out pairs come from another seed, and any prompt the training pairs already hold is
-dropped from them, so the held-out accuracy is measured on questions never seen in training.
+Held-out pairs come from the tasks' test split, whose prompts never occur in training
+(tasks.py assigns every prompt to one split by its text), so the held-out accuracy is
+measured on questions never seen in training. For `speaker` the wrong answer is another of
+the four speakers: a misspelt name would be a giveaway.
 """
 
 from __future__ import annotations
 
+import functools
 import random
+import re
 import string
 from typing import NamedTuple
 
 import numpy as np
 
+from rawweights_jax.data.shakespeare import shakespeare_text
 from rawweights_jax.posttrain import tasks as task_registry
 from rawweights_jax.posttrain.chat import encode, render
 
@@ -28,6 +33,10 @@ class Pair(NamedTuple):
     prompt: str
     chosen: str      # the right answer
     rejected: str    # a near miss that the task's grader rejects
+
+
+ORDER = "order"
+"""The pair kind that is not a task: a line of the play's second half against its words shuffled."""
 
 
 class PairArrays(NamedTuple):
@@ -71,20 +80,52 @@ def near_miss(answer: str, rng: random.Random) -> str:
 # --8<-- [end:near_miss]
 
 
-def make_pairs(task_names, n_per_task: int, seed: int, *, exclude=frozenset()) -> list[Pair]:
-    """`n_per_task` pairs of each task (its examples drawn from `seed`), none of whose prompts
-    is in `exclude`. A rejected answer is redrawn until the grader marks it wrong."""
-    rng = random.Random(seed)
+def wrong_answer(task_name: str, prompt: str, answer: str, rng: random.Random) -> str:
+    """A plausible wrong answer: another of the four speakers for `speaker` (a misspelt name
+    would be too easy to spot), a near miss for every other task."""
+    if task_name == "speaker":
+        return rng.choice([s for s in task_registry.SPEAKERS if s != answer])
+    return near_miss(answer, rng)
+
+
+@functools.lru_cache(maxsize=1)
+def _lines() -> tuple[str, ...]:
+    """Distinct lines of the play of 5 to 9 plain words and at most 44 characters."""
+    found = {line.strip() for line in shakespeare_text().split("\n")}
+    return tuple(sorted(l for l in found if len(l) <= 44 and 5 <= len(l.split()) <= 9
+                        and re.fullmatch(r"[A-Za-z' ,]+[.,;:!?]?", l)))
+
+
+def make_order_pairs(n: int, seed: int, split: str = "train") -> list[Pair]:
+    """n pairs "line:<first two words>" -> the rest of a real line, against the same words in
+    another order. Which line belongs to which split is fixed by its text (tasks.split_of)."""
+    lines = [l for l in _lines() if task_registry.split_of(l) == split]
+    rng = random.Random(f"order-{seed}-{split}")
+    pairs = []
+    while len(pairs) < n:
+        words = rng.choice(lines).split()
+        rest = words[2:]
+        shuffled = rest[:]
+        while shuffled == rest:
+            rng.shuffle(shuffled)
+        pairs.append(Pair(ORDER, "line:" + " ".join(words[:2]), " ".join(rest), " ".join(shuffled)))
+    return pairs
+
+
+def make_pairs(task_names, n_per_task: int, seed: int, split: str = "train") -> list[Pair]:
+    """`n_per_task` pairs of each task, their prompts drawn from `split` with `seed` (tasks.py
+    puts every prompt in one split by its text, so "train" and "test" never share one). A
+    rejected answer is redrawn until the task's grader marks it wrong."""
+    rng = random.Random(f"pairs-{seed}-{split}")
     pairs = []
     for name in task_names:
-        task = task_registry.TASKS.get(name)
-        if task is None:
-            raise ValueError(f"unknown task {name!r}: expected one of {', '.join(task_registry.TASKS)}")
-        for prompt, answer in task.make(n_per_task, seed):
-            if prompt in exclude:
-                continue
+        if name == ORDER:
+            pairs += make_order_pairs(n_per_task, seed, split)
+            continue
+        task = task_registry.task(name)
+        for prompt, answer in task.make(n_per_task, seed, split):
             for _ in range(16):
-                rejected = near_miss(answer, rng)
+                rejected = wrong_answer(name, prompt, answer, rng)
                 if not task.grade(prompt, rejected):
                     pairs.append(Pair(name, prompt, answer, rejected))
                     break
@@ -94,11 +135,9 @@ def make_pairs(task_names, n_per_task: int, seed: int, *, exclude=frozenset()) -
 
 
 def train_and_heldout(task_names, n_train: int, n_heldout: int, seed: int):
-    """(training pairs, held-out pairs): the held-out ones from seed + 1, their prompts
-    disjoint from the training ones."""
-    train = make_pairs(task_names, n_train, seed)
-    heldout = make_pairs(task_names, n_heldout, seed + 1, exclude={p.prompt for p in train})
-    return train, heldout
+    """(training pairs, held-out pairs): the held-out ones from the tasks' test split."""
+    return (make_pairs(task_names, n_train, seed, "train"),
+            make_pairs(task_names, n_heldout, seed, "test"))
 
 
 def encode_pairs(tokenizer, pairs: list[Pair], ctx: int) -> PairArrays:

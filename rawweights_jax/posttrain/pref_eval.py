@@ -20,8 +20,9 @@ import numpy as np
 
 from rawweights_jax.inference.generate import generate
 from rawweights_jax.posttrain import tasks as task_registry
-from rawweights_jax.posttrain.chat import END, answer_of, render
+from rawweights_jax.posttrain.chat import END, render
 from rawweights_jax.posttrain.pairs import Pair, PairArrays
+from rawweights_jax.posttrain.sft import greedy_answers
 from rawweights_jax.posttrain.preference import (PrefConfig, pair_logps, preference_loss,
                                                  sequence_logps)
 
@@ -45,11 +46,15 @@ def _answers(model, tokenizer, prompts: list[str], max_new: int, temperature: fl
     return rows, [toks[:toks.index(end) + 1] if end in toks else toks for toks in new]
 
 
-def greedy_accuracy(model, tokenizer, pairs: list[Pair], max_new: int = 24) -> float:
-    """Fraction of the pairs' prompts the model answers right by itself (greedy decoding)."""
-    _, answers = _answers(model, tokenizer, [p.prompt for p in pairs], max_new, 0.0, 0)
-    return float(np.mean([task_registry.TASKS[p.task].grade(p.prompt, answer_of(tokenizer.decode(a)))
-                          for p, a in zip(pairs, answers)]))
+def greedy_accuracy(model, tokenizer, pairs: list[Pair], max_new: int = 12) -> float | None:
+    """Fraction of the pairs' prompts the model answers right by itself (greedy decoding);
+    only pairs of graded tasks count (a line's continuation has no single right answer), and
+    with none of them there is no accuracy (None)."""
+    pairs = [p for p in pairs if p.task in task_registry.TASKS]
+    if not pairs:
+        return None
+    answers = greedy_answers(model, tokenizer, [p.prompt for p in pairs], max_new)
+    return float(np.mean([task_registry.task(p.task).grade(p.prompt, a) for p, a in zip(pairs, answers)]))
 
 
 def _answer_logps(model, prompts_ids, answers_ids, width: int) -> np.ndarray:

@@ -58,9 +58,9 @@ class PrefConfig(NamedTuple):
 def sequence_logps(model, x_NT, y_NT, m_NT):
     """(sum_N, mean_N): each row's log-prob of its masked targets (its answer), summed (DPO's
     log pi(y|x)) and divided by the answer's length (SimPO's length-normalised one)."""
-    logp_NT = token_logprobs(model, x_NT, y_NT) * m_NT
-    sum_N = logp_NT.sum(-1)
-    return sum_N, sum_N / jnp.maximum(m_NT.sum(-1), 1)
+    m_NT = jnp.asarray(m_NT, jnp.float32)
+    sum_N = (token_logprobs(model, x_NT, y_NT) * m_NT).sum(-1)
+    return sum_N, sum_N / jnp.maximum(m_NT.sum(-1), 1.0)   # max: a row with no answer is 0, not 0/0
 # --8<-- [end:sequence_logps]
 
 
