@@ -71,6 +71,8 @@ value("simpo_accuracy", pct(r["simpo_preference_accuracy"]))
 value("simpo_kl", f"{r['simpo_kl']:.2f}")
 value("simpo_greedy", pct(r["simpo_greedy_accuracy"]))
 value("steps", str(recipe["steps"]))
+value("kl_prompts", str(recipe["kl_prompts"]))
+value("kl_samples", str(recipe["kl_samples"]))
 value("train_pairs", f"{pairs['train']:,}")
 value("heldout_pairs", f"{pairs['heldout']:,}")
 for b, row in by_beta.items():
