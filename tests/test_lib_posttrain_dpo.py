@@ -187,3 +187,19 @@ def test_the_bench_cheapest_point_returns_every_key(shakespeare):
     assert 0 <= r["dpo_preference_accuracy"] <= 1 and np.isfinite(r["dpo_kl"])
     with pytest.raises(ValueError, match="headline beta 0.1"):
         run_dpo(model, tok, betas=(0.3,), steps=1)
+
+
+def test_the_committed_result_file_holds_what_the_page_reads():
+    import json
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks/results/posttrain-dpo-cpu-2026-12-04.json"
+    r = json.loads(path.read_text())
+    for key in ("device", "date", "command", "commit", "dpo_preference_accuracy", "dpo_kl",
+                "dpo_reward_margin", "simpo_preference_accuracy", "dpo_by_beta", "dpo_recipe",
+                "dpo_pairs", "dpo_reference_greedy_accuracy", "dpo_reference_likelihood_accuracy"):
+        assert key in r, key
+    assert set(r["dpo_runs"]) == {"dpo_0.03", "dpo_0.1", "dpo_0.3", "dpo_1", "simpo", "dpo_hard"}
+    for run in r["dpo_runs"].values():
+        assert {"curve", "kl", "preference_accuracy", "preference_accuracy_per_task"} <= set(run)
+        assert run["curve"][-1]["step"] == r["dpo_recipe"]["steps"]
