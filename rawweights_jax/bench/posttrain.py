@@ -25,6 +25,7 @@ PRESET = "shakespeare-char-cpu"
 # name -> (module, function) of each part after SFT: run(sft_model, tok, *, seed, progress) -> dict,
 # e.g. "dpo": ("rawweights_jax.bench.posttrain_dpo", "run_dpo"). Imported only when asked for.
 PARTS: dict[str, tuple[str, str]] = {
+    "dpo": ("rawweights_jax.bench.posttrain_dpo", "run_dpo"),
     "grpo": ("rawweights_jax.bench.posttrain_grpo", "run_grpo"),
 }
 
