@@ -189,6 +189,13 @@ def bench_command(args) -> None:
         if not args.high_lr > 0:
             raise ValueError(f"--high-lr {args.high_lr}: expected a number > 0")
         result = bench_recipe(args.iters, args.high_lr, names, quiet=args.json, mesh=mesh)
+    elif args.bench == "agent":
+        from rawweights_jax.bench.agent import bench_agent
+
+        if args.base is not None and not Path(args.base).exists():
+            raise ValueError(f"--base {args.base}: no such checkpoint file or folder")
+        result = bench_agent(args.base, steps=args.steps, batch=args.batch, n_test=args.tasks,
+                             seed=args.seed, quiet=args.json)
     elif args.bench == "moe":
         result = bench_moe(lengths(args.tokens, "--tokens"), quiet=args.json)
     else:
