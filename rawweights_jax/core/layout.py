@@ -10,7 +10,10 @@ the layers below it, never above, so the dependency graph reads bottom to top:
     5 families, ckpt, data      Hugging Face configs and weights; checkpoints; tokenizer, data
     6 train, inference,         the training step and run; sampling and generation;
       analysis                  formulas for parameters, cache, FLOPs and memory; the zoo
-    7 serve, web, bench, cli    the HTTP server and its engine; the browser bundle of a
+    7 posttrain                 chat template, supervised fine-tuning, preference
+                                optimisation, RL from a grader (on top of train, inference)
+    8 (agents)                  reserved for tool-using agents, which may use posttrain
+    9 serve, web, bench, cli    the HTTP server and its engine; the browser bundle of a
                                 checkpoint; benchmarks; the `rawweights` command
 
 tests/test_lib_layout.py enforces it; the site's reference section is generated from it.
@@ -21,6 +24,7 @@ from __future__ import annotations
 LAYERS: dict[str, int] = {
     "core": 0, "config": 1, "kvcache": 2, "parallel": 2, "nn": 3, "model": 4,
     "families": 5, "ckpt": 5, "data": 5, "train": 6, "inference": 6, "analysis": 6,
-    "serve": 7, "web": 7, "bench": 7, "cli": 7,
+    "posttrain": 7,
+    "serve": 9, "web": 9, "bench": 9, "cli": 9,
 }
 """Subpackage -> layer."""
