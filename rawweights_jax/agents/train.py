@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from typing import Callable
 
-from rawweights_jax.agents._standin import extend_vocab, finetune
 from rawweights_jax.agents.calls import AGENT_CHARS
 from rawweights_jax.agents.tasks import make_tasks, training_arrays
+from rawweights_jax.posttrain.chat import extend_vocab
+from rawweights_jax.posttrain.sft import finetune
 
 
 # --8<-- [start:recipe]
