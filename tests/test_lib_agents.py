@@ -211,3 +211,12 @@ def test_the_bench_cheapest_point_returns_every_key():
     out = measure(Agent(model, tok), make_tasks(6, 9, exclude=seen), seed=0)
     assert set(REQUIRED_KEYS) <= set(out)
     assert out["parse_rate_constrained"] == 1.0 and out["no_half_applied_state"] is True
+
+
+def test_the_cli_names_a_missing_base_in_one_line():
+    import subprocess
+    import sys
+    r = subprocess.run([sys.executable, "-m", "rawweights_jax.cli", "bench", "agent", "--base",
+                        "nowhere", "--json"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert "--base nowhere: no such checkpoint" in r.stderr
