@@ -220,3 +220,15 @@ def test_the_cli_names_a_missing_base_in_one_line():
                         "nowhere", "--json"], capture_output=True, text=True, timeout=300)
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
     assert "--base nowhere: no such checkpoint" in r.stderr
+
+
+def test_the_committed_result_has_every_key_and_meets_the_targets():
+    import json
+    from pathlib import Path
+
+    from rawweights_jax.bench.agent import REQUIRED_KEYS
+    r = json.loads((Path(__file__).resolve().parents[1] / "benchmarks/results/agent-cpu-2026-12-04.json").read_text())
+    assert set(REQUIRED_KEYS) <= set(r) and {"device", "date", "command", "commit"} <= set(r)
+    assert r["success_no_tools"] < 0.2 and r["success_tools_arith"] >= 0.95
+    assert r["parse_rate_constrained"] == r["parse_rate_constrained_t1"] == 1.0
+    assert r["success_failures_10_retry"] >= 0.9 and r["no_half_applied_state"]
