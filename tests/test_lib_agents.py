@@ -184,6 +184,7 @@ def test_trace_fields_and_rendering():
     for key in ("question", "plan", "steps", "retries", "tool_latency_s", "decode_ms", "success",
                 "committed", "rolled_back", "fallback"):
         assert key in d
+    assert RunTrace.from_dict(d) == run                  # a result file's traces read back
     headers, rows = trace_rows(run)
     assert headers == ["event", "what", "outcome", "time"] and rows[0][0] == "plan"
     assert rows[-1][0] == "answer" and "| plan |" in to_markdown(run)
@@ -232,3 +233,4 @@ def test_the_committed_result_has_every_key_and_meets_the_targets():
     assert r["success_no_tools"] < 0.2 and r["success_tools_arith"] >= 0.95
     assert r["parse_rate_constrained"] == r["parse_rate_constrained_t1"] == 1.0
     assert r["success_failures_10_retry"] >= 0.9 and r["no_half_applied_state"]
+    assert r["rollbacks_30_no_retry"] > 0 and r["example_traces"]["rollback"]["rolled_back"]

@@ -58,6 +58,14 @@ class RunTrace:
     def to_dict(self) -> dict:
         return {**asdict(self), "retries": self.retries, "tool_latency_s": self.tool_latency_s}
 
+    @classmethod
+    def from_dict(cls, d: dict) -> RunTrace:
+        """The trace `to_dict` wrote (a benchmark's result file keeps some)."""
+        fields = {k: v for k, v in d.items() if k not in ("retries", "tool_latency_s", "steps")}
+        steps = [StepTrace(**{**s, "attempts": [Attempt(**a) for a in s["attempts"]]})
+                 for s in d["steps"]]
+        return cls(**fields, steps=steps)
+
 
 # --8<-- [start:render]
 def trace_rows(trace: RunTrace) -> tuple[list[str], list[list[str]]]:

@@ -1,47 +1,58 @@
-"""A real run of the agent, traced: held-out tasks with tool failures injected at 30% of calls,
-retried with exponential backoff; then a plan that fails half way, and its rollback.
+"""Real runs of the agent, traced: one held-out task of each kind from the benchmark's run at
+30% injected tool failures with retries, and one whose write was rolled back; then the
+executor itself, live, on a plan that fails half way.
 
-The agent is the robot student fine-tuned to plan tool calls (snippets/agents/_agent.py, a
-shared result); each table below is `trace_rows` of one run's trace (agents/trace.py).
+The traces come from the committed result of `rawweights bench agent` (the fine-tuned
+student, 400 steps: more training than a page build affords); each table is `trace_rows`
+of one run's trace (agents/trace.py). The last part runs the executor and the store here.
 
-Run on its own: python snippets/agents/traced_run.py   (trains the agent on a first run)
+Run on its own: python snippets/agents/traced_run.py   (a second)
 """
 
-import os
+import json
+from pathlib import Path
 
-from _agent import RECIPE, load_agent
-
-from rawweights_jax.agents.runtime import RetryPolicy, run_tasks
-from rawweights_jax.agents.tasks import make_tasks
-from rawweights_jax.agents.trace import trace_rows
+from rawweights_jax.agents.calls import parse_plan
+from rawweights_jax.agents.runtime import RetryPolicy, SimClock, execute
+from rawweights_jax.agents.tools import Flaky, Store
+from rawweights_jax.agents.trace import RunTrace, trace_rows
 from rwsite.claims import claim, value
 from rwsite.tables import table
 
-SEED = int(os.environ.get("RWSITE_SEED", 0))
-agent = load_agent()
-seen = frozenset(t.question for t in make_tasks(RECIPE["n_train"], RECIPE["seed"]))
+ROOT = Path(__file__).resolve().parents[2]
+RESULT = "benchmarks/results/agent-cpu-2026-12-04.json"
+r = json.loads((ROOT / RESULT).read_text())
+examples = {k: RunTrace.from_dict(d) for k, d in r["example_traces"].items() if d}
 
-# --8<-- [start:run]
-tasks = make_tasks(3, seed=7, exclude=seen)       # held out: an arith, a store and a recall task
-runs = run_tasks(agent, tasks, failure_rate=0.3, policy=RetryPolicy(retries=3), seed=SEED + 5)
-for task, run in zip(tasks, runs):
-    print(f"Q:{task.question}   store before: {task.store_before}   expected: {task.answer}")
+# --8<-- [start:recorded]
+print(f"recorded by `rawweights bench agent` on {r['device']}, {r['date']}, commit {r['commit']}")
+for kind in ("arith", "store", "recall", "keep", "rollback"):
+    run = examples[kind]
+    print(f"\n{kind}: Q:{run.question}")
     table(*trace_rows(run), align="llll")
-# --8<-- [end:run]
+# --8<-- [end:recorded]
 
-retries = sum(r.retries for r in runs)
-claim(all(r.success for r in runs), "every task of the traced run succeeded",
-      answers=[r.answer_text for r in runs])
-claim(retries > 0, "the traced run retried at least one call", retries=retries)
+claim(all(examples[k].success for k in ("arith", "store", "recall", "keep")),
+      "every traced task of the four kinds succeeded")
+retries = sum(examples[k].retries for k in ("arith", "store", "recall", "keep"))
+claim(retries > 0, "the traced runs retried at least one call", retries=retries)
+claim(bool(examples["rollback"].rolled_back) and not examples["rollback"].committed,
+      "the rollback example undid its write")
 value("traced_retries", str(retries))
-value("traced_plan", runs[1].plan.strip())
+value("traced_plan", examples["keep"].plan.strip())
 
-# --8<-- [start:rollback]
-task = tasks[1]                                   # the store task, with a plan written by hand:
-bad_plan = "[put q 7][get zz]\n"                  # a write, then a read of a key never stored
-[run] = run_tasks(agent, [task], plans=[bad_plan])
-table(*trace_rows(run), align="llll")
-print("store after:", task.store_before, "(unchanged)" if not run.committed else "")
-# --8<-- [end:rollback]
-claim(run.fallback and run.rolled_back == {"q": 7} and not run.committed,
-      "the failed plan's write was rolled back", trace=run.to_dict())
+# --8<-- [start:live]
+store = Store({"x": 40})
+txn = store.begin()
+trace = RunTrace("x=7,zz+1")
+results = execute(parse_plan("[put x 7][get zz]\n"), txn, Flaky(0.0), RetryPolicy(),
+                  SimClock(), trace)            # a write, then a read of a key never stored
+if results is None:
+    trace.rolled_back = dict(txn.writes)
+    txn.rollback()
+headers, rows = trace_rows(trace)
+table(headers, rows[1:-1], align="llll")        # no plan or answer turn: no model in this part
+print("store after:", store.items)
+# --8<-- [end:live]
+claim(results is None and store.items == {"x": 40} and trace.rolled_back == {"x": 7},
+      "the failed plan's write was rolled back", store=store.items)
