@@ -64,7 +64,7 @@ class PlanError(ValueError):
 
 
 def parse_plan(text: str) -> list[Call]:
-    """The calls of a plan line ("[calc 1+2][put x $]\\n"); PlanError names what is wrong."""
+    """The calls of a plan line (`"[calc 1+2][put x $]\\n"`); PlanError names what is wrong."""
     body = text.rstrip("\n")
     calls, at = [], 0
     for m in _CALL.finditer(body):

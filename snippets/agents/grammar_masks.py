@@ -37,16 +37,20 @@ rest = "".join(c for c in tok.chars if not any(g and c in g for g in groups.valu
 groups["A-Z, rest"] = rest
 text = "[get x][calc $+12]\n"
 allowed_SV = plan.allowed_SV()
-state, rows = 0, []
-for c in text:
-    rows.append([allowed_SV[state, tok.encode(g)].mean() for g in groups.values()])
+state, counts = 0, []
+for c in text:               # the mask in force *before* each character is chosen
+    counts.append([int(allowed_SV[state, tok.encode(g)].sum()) for g in groups.values()])
     state = int(plan.next_SV[state, tok.encode(c)[0]])
-fig, ax = plt.subplots(figsize=(6.4, 5.2))
-ax.imshow(np.asarray(rows), cmap="Blues", vmin=0, vmax=1, aspect="auto")
+counts = np.asarray(counts)
+fig, ax = plt.subplots(figsize=(6.4, 6.0))
+ax.imshow(counts > 0, cmap="Blues", vmin=0, vmax=1.6, aspect="auto")
+for (i, j), n in np.ndenumerate(counts):
+    if n:
+        ax.text(j, i, str(n), ha="center", va="center")
 ax.set_xticks(range(len(groups)), list(groups), rotation=45, ha="right")
-ax.set_yticks(range(len(text)), [repr(c)[1:-1] for c in text])
-ax.set_xlabel("characters allowed next (share of the group)")
-ax.set_ylabel("character written")
+ax.set_yticks(range(len(text)), [{" ": "space", "\n": "newline"}.get(c, c) for c in text])
+ax.set_xlabel("allowed next: how many of the group")
+ax.set_ylabel("character then written")
 ax.set_title("The plan grammar's mask, step by step")
 fig.tight_layout()
 plt.show()
