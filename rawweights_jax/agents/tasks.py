@@ -7,8 +7,6 @@ Three kinds, all checkable by a program:
   to copy the operands into a call and the result into its answer.
 - `store`: "x=123*456": compute, then remember the result under key x (a write to the store).
 - `recall`: "x+123": read x from the store, then add (the long-term memory, read through a tool).
-- `keep`: "x=123,x+456": store 123 under x, then add 456 to it: a write *before* another call,
-  so a failure of that call must undo the write (the transaction's rollback).
 
 A held-out set is drawn from another seed with every question of the training set removed.
 `transcripts` writes each task as the text the model learns from, with a mask that is True
@@ -25,7 +23,7 @@ import numpy as np
 from rawweights_jax.agents.calls import KEY_CHARS, results_line
 from rawweights_jax.agents.tools import calculate
 
-KINDS = ("arith", "store", "recall", "keep")
+KINDS = ("arith", "store", "recall")
 
 
 @dataclass(frozen=True)
@@ -62,10 +60,6 @@ def make_task(kind: str, rng) -> Task:
         before = {**before, key: held}
         return Task(kind, f"{key}+{b}", held + b, f"[get {key}][calc $+{b}]\n", (held, held + b),
                     before, before)
-    if kind == "keep":
-        a, b = (int(x) for x in rng.integers(100, 1000, size=2))
-        return Task(kind, f"{key}={a},{key}+{b}", a + b, f"[put {key} {a}][calc $+{b}]\n",
-                    (a, a + b), before, {**before, key: a})
     raise ValueError(f"task kind {kind!r}: expected one of {', '.join(KINDS)}")
 
 

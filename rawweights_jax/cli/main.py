@@ -224,7 +224,7 @@ def _build_parser() -> argparse.ArgumentParser:
                    help="the pretrained student (default: train the shakespeare-char-cpu preset first)")
     b.add_argument("--steps", type=_positive_int, default=400, help="fine-tuning steps (400)")
     b.add_argument("--batch", type=_positive_int, default=64, help="fine-tuning batch (64)")
-    b.add_argument("--tasks", type=_positive_int, default=160, help="held-out tasks (160)")
+    b.add_argument("--tasks", type=_positive_int, default=150, help="held-out tasks (150)")
     b.add_argument("--seed", type=int, default=0, help="seed of the tasks, the training and the failures (0)")
     b.add_argument("--json", action="store_true", help="print one JSON object")
     b = bench.add_parser("attention", help="time and memory of each attention backend")
