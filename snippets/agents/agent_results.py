@@ -23,7 +23,7 @@ print(f"{r['device']}, {r['date']}, commit {r['commit']}; fine-tune {r['steps']}
 table(["measure", "value"], [
     ["3-digit arithmetic, model alone", pct(r["success_no_tools"])],
     ["3-digit arithmetic, with the calculator", pct(r["success_tools_arith"])],
-    ["all four kinds of task with tools", pct(r["success_tools"])],
+    ["all three kinds of task with tools", pct(r["success_tools"])],
     ["plans that parse, free, greedy", pct(r["parse_rate_unconstrained"])],
     ["plans that parse, free, temperature 1", pct(r["parse_rate_unconstrained_t1"])],
     ["plans that parse, masked, temperature 1", pct(r["parse_rate_constrained_t1"])],
@@ -40,8 +40,6 @@ for key in ("success_no_tools", "success_tools_arith", "success_tools", "parse_r
             "success_failures_30_no_retry", "success_failures_30_retry"):
     value(key, pct(r[key]))
 value("n_tasks", str(r["n_tasks"]))
-value("rollbacks_30", str(r["rollbacks_30_no_retry"]))
-value("rollbacks_30_retry", str(r["rollbacks_30_retry"]))
 value("finetune_steps", str(r["steps"]))
 value("mean_retries_30", f"{r['mean_retries_30_retry']:.2f}")
 value("latency_30", f"{r['tool_latency_ms_30_retry']:.0f}")

@@ -1,6 +1,5 @@
-"""Real runs of the agent, traced: one held-out task of each kind from the benchmark's run at
-30% injected tool failures with retries, and one whose write was rolled back; then the
-executor itself, live, on a plan that fails half way.
+"""Real runs of the agent, traced: a held-out task from the benchmark's run at 30% injected
+tool failures with retries; then the executor itself, live, on a plan that fails half way.
 
 The traces come from the committed result of `rawweights bench agent` (the fine-tuned
 student, 400 steps: more training than a page build affords); each table is `trace_rows`
@@ -22,24 +21,18 @@ from rwsite.tables import table
 ROOT = Path(__file__).resolve().parents[2]
 RESULT = "benchmarks/results/agent-cpu-2026-12-04.json"
 r = json.loads((ROOT / RESULT).read_text())
-examples = {k: RunTrace.from_dict(d) for k, d in r["example_traces"].items() if d}
+recorded = RunTrace.from_dict(r["example_failure_trace"])
 
 # --8<-- [start:recorded]
 print(f"recorded by `rawweights bench agent` on {r['device']}, {r['date']}, commit {r['commit']}")
-for kind in ("arith", "store", "recall", "keep", "rollback"):
-    run = examples[kind]
-    print(f"\n{kind}: Q:{run.question}")
-    table(*trace_rows(run), align="llll")
+print(f"Q:{recorded.question}")
+table(*trace_rows(recorded), align="llll")
 # --8<-- [end:recorded]
 
-claim(all(examples[k].success for k in ("arith", "store", "recall", "keep")),
-      "every traced task of the four kinds succeeded")
-retries = sum(examples[k].retries for k in ("arith", "store", "recall", "keep"))
-claim(retries > 0, "the traced runs retried at least one call", retries=retries)
-claim(bool(examples["rollback"].rolled_back) and not examples["rollback"].committed,
-      "the rollback example undid its write")
-value("traced_retries", str(retries))
-value("traced_plan", examples["keep"].plan.strip())
+claim(recorded.success and recorded.retries > 0, "the recorded task needed a retry and succeeded",
+      retries=recorded.retries)
+value("traced_retries", str(recorded.retries))
+value("traced_plan", recorded.plan.strip())
 
 # --8<-- [start:live]
 store = Store({"x": 40})
