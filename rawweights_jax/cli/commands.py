@@ -195,6 +195,13 @@ def bench_command(args) -> None:
         parts = tuple(n.strip() for n in args.parts.split(",") if n.strip())
         result = bench_posttrain(parts, args.base, args.seed, out=args.out,
                                  base_steps=args.base_steps, quiet=args.json)
+    elif args.bench == "agent":
+        from rawweights_jax.bench.agent import bench_agent
+
+        if args.base is not None and not Path(args.base).exists():
+            raise ValueError(f"--base {args.base}: no such checkpoint file or folder")
+        result = bench_agent(args.base, steps=args.steps, batch=args.batch, n_test=args.tasks,
+                             seed=args.seed, quiet=args.json)
     elif args.bench == "moe":
         result = bench_moe(lengths(args.tokens, "--tokens"), quiet=args.json)
     else:

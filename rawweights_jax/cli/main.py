@@ -4,6 +4,7 @@
     rawweights generate --ckpt out/cpu --prompt "ROMEO:" --max-new-tokens 300
     rawweights quantize --ckpt out/cpu --bits 4 --group 32 --out out/cpu-int4
     rawweights bench train|decode|attention|arch|moe|quant|speculative|roofline|scaling|parallel|recipe [--json]
+    rawweights bench agent [--base CKPT_DIR] [--json]  # a tool-using agent (agents/)
     rawweights bench dedup|tokenizers [--json]      # the data pipeline (data/)
     rawweights bench posttrain [--parts sft] [--base DIR] [--seed S] [--json]   # fine-tuning (posttrain/)
     rawweights inspect llama-3.1-8b deepseek-v3 path/to/config.json [--context N] [--json]
@@ -228,6 +229,15 @@ def _build_parser() -> argparse.ArgumentParser:
                          "losses against one device, bytes communicated, memory")
     b.add_argument("--devices", type=_positive_int, default=8,
                    help="simulated CPU devices (8; a power of two, at least 4)")
+    b.add_argument("--json", action="store_true", help="print one JSON object")
+    b = bench.add_parser("agent", help="a tool-using agent: success with and without tools, "
+                         "constrained decoding, recovery from injected failures")
+    b.add_argument("--base", default=None, metavar="CKPT_DIR",
+                   help="the pretrained student (default: train the shakespeare-char-cpu preset first)")
+    b.add_argument("--steps", type=_positive_int, default=400, help="fine-tuning steps (400)")
+    b.add_argument("--batch", type=_positive_int, default=64, help="fine-tuning batch (64)")
+    b.add_argument("--tasks", type=_positive_int, default=150, help="held-out tasks (150)")
+    b.add_argument("--seed", type=int, default=0, help="seed of the tasks, the training and the failures (0)")
     b.add_argument("--json", action="store_true", help="print one JSON object")
     b = bench.add_parser("attention", help="time and memory of each attention backend")
     b.add_argument("--lengths", default="256,512,1024,2048,4096,8192")

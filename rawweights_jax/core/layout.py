@@ -12,7 +12,8 @@ the layers below it, never above, so the dependency graph reads bottom to top:
       analysis                  formulas for parameters, cache, FLOPs and memory; the zoo
     7 posttrain                 chat template, supervised fine-tuning, preference
                                 optimisation, RL from a grader (on top of train, inference)
-    8 (agents)                  reserved for tool-using agents, which may use posttrain
+    8 agents                    tool-using agents: grammar, constrained decoding, runtime
+                                (they may use posttrain, never the reverse)
     9 serve, web, bench, cli    the HTTP server and its engine; the browser bundle of a
                                 checkpoint; benchmarks; the `rawweights` command
 
@@ -24,7 +25,7 @@ from __future__ import annotations
 LAYERS: dict[str, int] = {
     "core": 0, "config": 1, "kvcache": 2, "parallel": 2, "nn": 3, "model": 4,
     "families": 5, "ckpt": 5, "data": 5, "train": 6, "inference": 6, "analysis": 6,
-    "posttrain": 7,
+    "posttrain": 7, "agents": 8,
     "serve": 9, "web": 9, "bench": 9, "cli": 9,
 }
 """Subpackage -> layer."""
