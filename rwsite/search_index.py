@@ -6,28 +6,30 @@ that index, and most of it is the body of each function's docstring, which a rea
 the function's name and summary anyway (the reference page shows the rest). So after the
 search plugin has written the index, each entry of an object in the reference (a function,
 class or attribute: its anchor is its dotted path) keeps its title and the first paragraph of
-its text, and a field or constant (an attribute) its title alone; module entries, which hold
+its docstring (not its signature), and a field or constant (an attribute) its title alone; module entries, which hold
 each module's idea, and every article stay whole.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 _OBJECT = "#rawweights_jax."
+_PARAGRAPH = re.compile(r"<p>.*?</p>", re.S)
 _ATTRIBUTE = ("<code>instance-attribute</code>", "<code>module-attribute</code>")
 
 
 def slim_entry(entry: dict) -> dict:
-    """The entry with its text cut after its first paragraph, if it documents an API object."""
+    """The entry with its text cut to its first paragraph (the signature, repeated in the
+    title's page, and the rest of the docstring dropped), if it documents an API object."""
     if not (entry["location"].startswith("reference/") and _OBJECT in entry["location"]):
         return entry
     if entry["title"].endswith(_ATTRIBUTE):
         return {**entry, "text": ""}
-    text = entry["text"]
-    end = text.find("</p>")
-    return {**entry, "text": text[:end + 4] if end >= 0 else text[:200]}
+    first = _PARAGRAPH.search(entry["text"])
+    return {**entry, "text": first.group(0) if first else ""}
 
 
 def slim(site_dir: str | Path) -> tuple[int, int] | None:
