@@ -189,9 +189,9 @@ def _build_parser() -> argparse.ArgumentParser:
     b.add_argument("--runs", default=None, help="comma-separated runs (all): cosine, wsd, constant, "
                    "bfloat16, muon, high-lr, high-lr+z-loss, high-lr+qk-norm")
     b.add_argument("--json", action="store_true", help="print one JSON object")
-    b = bench.add_parser("posttrain", help="fine-tuning the student: SFT (and DPO, GRPO) on graded tasks")
-    b.add_argument("--parts", default="sft", help="parts to report, comma-separated (sft; later "
-                   "parts start from the SFT model, so SFT always runs)")
+    b = bench.add_parser("posttrain", help="post-training the student: SFT, DPO/SimPO and GRPO on graded tasks")
+    b.add_argument("--parts", default="sft", help="parts to report, comma-separated: sft, dpo, grpo "
+                   "(sft; dpo and grpo start from the SFT model, so SFT always runs)")
     b.add_argument("--base", type=Path, help="pretrained checkpoint (default: train the "
                    "shakespeare-char-cpu preset, or reuse it, in --out)")
     b.add_argument("--base-steps", type=_positive_int, help="training steps of a base trained "
