@@ -43,6 +43,8 @@ table(["run", "held-out preference accuracy", *kinds, "mean margin", "KL to SFT 
 fig, (ax_curve, ax_trade) = plt.subplots(1, 2, figsize=(7.2, 3.2))
 for i, n in enumerate(names):
     curve = runs[n]["curve"]
+    if runs[n]["loss"] == "dpo":   # at step 0 the policy is the reference: every DPO margin is 0, a tie
+        curve = [c for c in curve if c["step"] > 0]
     ax_curve.plot([c["step"] for c in curve], [c["accuracy"] for c in curve], color=f"C{i}",
                   label=label(n).replace(", gamma", "\ngamma"))
     ax_trade.scatter(runs[n]["kl"], runs[n]["preference_accuracy"], color=f"C{i}")
@@ -52,6 +54,7 @@ for i, n in enumerate(names):
 ax_curve.set_xlabel("step")
 ax_curve.set_ylabel("held-out preference accuracy")
 ax_curve.set_title("Accuracy over training")
+ax_curve.set_ylim(0.5, 1.0)
 ax_curve.legend(fontsize=9)
 ax_trade.set_xlabel("KL to the SFT model (nats per answer)")
 ax_trade.set_title("What beta trades")
