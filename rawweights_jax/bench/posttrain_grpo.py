@@ -22,8 +22,8 @@ from rawweights_jax.posttrain.grpo_loop import GRPOConfig, grpo_train
 from rawweights_jax.posttrain.sft import finetune, greedy_answers
 from rawweights_jax.posttrain.tasks import task
 
-TASK = "count"                  # graded task GRPO trains on (the SFT student is imperfect at it)
-CONFIG = GRPOConfig(steps=100, prompts=8, group=8, lr=1e-4, beta=0.04)   # max_new: the task's
+TASK = "reverse"                # graded task GRPO trains on (the SFT student is imperfect at it)
+CONFIG = GRPOConfig(steps=100, prompts=16, group=8, lr=1e-4, beta=0.04)   # max_new: the task's
 SEEDS = 3
 SFT_BATCH, SFT_LR = 64, 3e-4    # the "more SFT" baseline's recipe
 N_TRAIN, N_TEST = 1024, 300     # prompts GRPO draws from; held-out prompts graded
