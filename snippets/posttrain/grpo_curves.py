@@ -16,6 +16,7 @@ from rwsite.tables import table
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULT = "benchmarks/results/posttrain-grpo-cpu-2026-12-04.json"
+COUNT = "benchmarks/results/posttrain-grpo-count-cpu-2026-12-04.json"   # the earlier run on `count`
 
 r = json.loads((ROOT / RESULT).read_text())
 c = r["grpo_config"]
@@ -23,7 +24,7 @@ print(f"GRPO on '{r['grpo_task']}': {c['steps']} steps of {c['prompts']} prompts
       f"answers, lr {c['lr']}, beta {c['beta']}, seeds {r['grpo_seeds']}; measured by "
       f"`{r['command']}` on {r['device']}, {r['date']}, library commit {r['commit']}")
 
-W = 20   # a step grades only 8 prompts, so its mean reward is noisy: compare 20-step windows
+W = 20   # a step grades only a few prompts, so its mean reward is noisy: compare 20-step windows
 
 # --8<-- [start:curves]
 fig, axes = plt.subplots(1, 3, figsize=(9, 3.2))
@@ -73,6 +74,18 @@ value("sft_more_batch", str(r["sft_more_batch"]))
 value("token_passes", f"{r['grpo_token_passes'] / 1e6:.1f} million")
 value("test_prompts", str(r["grpo_test_prompts"]))
 value("minutes", f"{r['seconds_grpo'] / 60:.0f}")
+value("final_length", f"{np.mean([np.mean(c['length'][-W:]) for c in r['grpo_curves'].values()]):.1f}")
 claim(min(last) > max(first), "every seed ends above where every seed started", first=first, last=last)
-claim(r["grpo_accuracy_by_seed"] == [r["grpo_initial_accuracy"]] * len(last),
-      "greedy held-out accuracy did not move", grpo=r["grpo_accuracy_by_seed"])
+claim(min(r["grpo_accuracy_by_seed"]) > r["grpo_initial_accuracy"],
+      "GRPO raised greedy held-out accuracy for every seed", grpo=r["grpo_accuracy_by_seed"])
+claim(min(r["sft_more_accuracy_by_seed"]) > max(r["grpo_accuracy_by_seed"]),
+      "more SFT at the same compute beat GRPO for every seed",
+      sft=r["sft_more_accuracy_by_seed"], grpo=r["grpo_accuracy_by_seed"])
+
+# The earlier run on `count`: the same loop, on a task whose answers are mostly "1".
+k = json.loads((ROOT / COUNT).read_text())
+value("count_initial_reward", f"{np.mean([np.mean(c['reward'][:W]) for c in k['grpo_curves'].values()]):.2f}")
+value("count_final_reward", f"{np.mean([np.mean(c['reward'][-W:]) for c in k['grpo_curves'].values()]):.2f}")
+value("count_accuracy", f"{k['grpo_initial_accuracy']:.1%}")
+claim(k["grpo_accuracy_by_seed"] == [k["grpo_initial_accuracy"]] * len(k["grpo_seeds"]),
+      "on count, greedy held-out accuracy did not move", grpo=k["grpo_accuracy_by_seed"])
