@@ -147,6 +147,21 @@ def test_the_bench_cheapest_point_returns_every_key(shakespeare, tmp_path):
         bench_posttrain(("nope",), base.parent)
 
 
+def test_without_the_sft_figures_only_the_student_is_fine_tuned(shakespeare):
+    """DPO and GRPO start from the SFT student; the comparison runs are SFT's figures only."""
+    from rawweights_jax.bench.posttrain_sft import run_sft
+
+    tok = shakespeare.tokenizer
+    model = init_model(tiny_model(vocab_size=tok.vocab_size, context_len=64, n_layers=1), seed=0)
+    said = []
+    tuned, new_tok, results = run_sft(model, tok, seed=0, progress=said.append, compare=False,
+                                      steps=2, batch=4, n_train=3, n_test=2)
+    assert results == {} and new_tok.vocab_size > tok.vocab_size
+    assert tuned.cfg.vocab_size == new_tok.vocab_size
+    assert [line for line in said if "fine-tuning" in line] == [
+        "posttrain sft: fine-tuning sft (2 steps of 4, loss on answer)"]
+
+
 def test_the_cli_names_a_bad_part_in_one_line():
     import subprocess
     import sys
